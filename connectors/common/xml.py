@@ -1,0 +1,52 @@
+"""Safe XML reading for partner files: defusedxml refuses DTDs, entity expansion and external entities."""
+
+from __future__ import annotations
+
+import re
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml
+import defusedxml.ElementTree as SafeET
+
+from connectors.common.problems import UnreadableInput
+
+
+def parse_xml(data: bytes, file_name: str) -> Element:
+    """The document's root with namespaces stripped; unreadable or refused XML raises UnreadableInput."""
+    try:
+        root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DefusedXmlException as exc:
+        # A DTD in a partner file is how entity-expansion ("billion laughs") and XXE attacks start.
+        raise UnreadableInput(
+            "xml_refused",
+            f"{file_name}: XML refused for safety ({type(exc).__name__}: DTDs and entities are not accepted)",
+        ) from exc
+    except ParseError as exc:
+        line, col = getattr(exc, "position", (0, 0))
+        raise UnreadableInput(
+            "xml_unreadable", f"{file_name}: not well-formed XML at line {line}, column {col} ({exc.msg})"
+        ) from exc
+    except (ValueError, UnicodeError) as exc:
+        raise UnreadableInput("xml_unreadable", f"{file_name}: XML cannot be read ({exc})") from exc
+    for el in root.iter():
+        if isinstance(el.tag, str) and "}" in el.tag:
+            el.tag = el.tag.rsplit("}", 1)[1]
+    return root
+
+
+def text(el: Element | None, path: str) -> str | None:
+    """The trimmed text at ``path`` under ``el``, or None when absent or blank."""
+    if el is None:
+        return None
+    found = el.find(path)
+    if found is None or found.text is None:
+        return None
+    value = found.text.strip()
+    return value or None
+
+
+def element_slices(data: bytes, tag: str) -> list[bytes]:
+    """The original bytes of each ``<tag>…</tag>`` element, in document order (namespace prefix allowed)."""
+    t = re.escape(tag).encode()
+    pattern = re.compile(rb"<(?:[\w.-]+:)?" + t + rb"(?:\s[^>]*)?(?:/>|>.*?</(?:[\w.-]+:)?" + t + rb"\s*>)", re.S)
+    return [m.group(0) for m in pattern.finditer(data)]
