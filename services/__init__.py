@@ -1,0 +1,1 @@
+"""CME Hub services: the register, matching, the API and the `cmehub` command."""

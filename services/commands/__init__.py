@@ -1,0 +1,1 @@
+"""Sub-commands of the ``cmehub`` command line, one module per area; each offers a typer ``app``."""

@@ -1,0 +1,175 @@
+"""``cmehub up``, ``cmehub doctor`` and ``cmehub api``: running the hub on one machine."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn
+from urllib.parse import urlsplit
+
+import typer
+
+from services.health import Check, check_database, check_java, check_kafka, check_port_free, port_answers
+from services.settings import Settings, get_settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def _print_checks(checks: list[Check]) -> bool:
+    for check in checks:
+        mark = typer.style("ok  ", fg="green") if check.ok else typer.style("FAIL", fg="red", bold=True)
+        typer.echo(f"{mark} {check.name:<9} {check.detail}")
+        if not check.ok and check.fix:
+            typer.echo(f"     {'':<9} fix: {check.fix}")
+    return all(check.ok for check in checks)
+
+
+def doctor_command() -> None:
+    """Check each dependency and say exactly what is wrong and how to fix it."""
+    settings = get_settings()
+    checks: list[Check] = []
+    if settings.local_kafka:
+        checks.append(check_java())
+    checks.append(check_kafka(settings.bootstrap_servers))
+    checks.append(check_database(settings.register_url))
+    if not port_answers(settings.api_host, settings.api_port):
+        checks.append(check_port_free("api", settings.api_host, settings.api_port))
+    else:
+        typer.echo(f"info api       something listens on {settings.api_host}:{settings.api_port} "
+                   "(the hub's API if `cmehub up` is running)")
+    if not _print_checks(checks):
+        raise typer.Exit(1)
+
+
+def api_command(
+    host: str = typer.Option(None, help="Address to listen on (default CMEHUB_API_HOST)."),
+    port: int = typer.Option(None, help="Port to listen on (default CMEHUB_API_PORT)."),
+) -> None:
+    """Serve the API and console on their own."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("services.api.app:create_app", factory=True, host=host or settings.api_host,
+                port=port or settings.api_port, log_level="warning")
+
+
+@dataclass
+class Supervised:
+    """A child process of `cmehub up`, restarted when it dies on its own."""
+
+    name: str
+    argv: list[str]
+    restarts: int = 0
+    process: subprocess.Popen[bytes] | None = None
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self.argv, start_new_session=True)
+        self.started_at = time.monotonic()
+
+    def stop(self, grace_s: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def _is_local_postgres(settings: Settings) -> bool:
+    url = settings.register_url
+    if not url.startswith("postgresql"):
+        return False
+    parts = urlsplit(url.replace("+psycopg", ""))
+    return parts.hostname in ("127.0.0.1", "localhost") and (parts.port or 5432) == settings.postgres_port
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(typer.style("error: ", fg="red", bold=True) + message, err=True)
+    raise typer.Exit(1)
+
+
+def _run_script(script: Path, env: dict[str, str]) -> None:
+    result = subprocess.run(["bash", str(script)], env=env, check=False)
+    if result.returncode != 0:
+        _fail(f"{script.relative_to(DEPLOY.parent)} failed (exit {result.returncode})")
+
+
+def up_command(
+    demo: bool = typer.Option(False, "--demo", help="Stream a term of simulated traffic once the hub is up."),
+) -> None:
+    """Start what is not already running (Kafka, database, topics, matching worker, API); Ctrl-C stops it."""
+    settings = get_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CMEHUB_KAFKA_PORT": str(settings.kafka_port),
+           "CMEHUB_POSTGRES_PORT": str(settings.postgres_port)}
+    if port_answers(settings.api_host, settings.api_port):
+        _fail(f"port {settings.api_host}:{settings.api_port} is taken (is the hub already up?); "
+              "set CMEHUB_API_PORT to another port")
+
+    started: list[Path] = []  # deploy scripts whose service this run started, to stop on the way out
+    if settings.local_kafka and not port_answers("127.0.0.1", settings.kafka_port):
+        _run_script(DEPLOY / "kafka" / "start.sh", env)
+        started.append(DEPLOY / "kafka" / "stop.sh")
+    if _is_local_postgres(settings) and not port_answers("127.0.0.1", settings.postgres_port):
+        _run_script(DEPLOY / "postgres" / "start.sh", env)
+        started.append(DEPLOY / "postgres" / "stop.sh")
+
+    if not _print_checks([check_kafka(settings.bootstrap_servers), check_database(settings.register_url)]):
+        _stop_started(started, env)
+        raise typer.Exit(1)
+
+    web_port = settings.api_port + 1
+    children = [
+        Supervised("matching", [sys.executable, "-m", "faust", "-A", "services.matching.stream", "worker",
+                                "--loglevel", "warn", "--web-port", str(web_port)]),
+        Supervised("api", [sys.executable, "-m", "services.cli", "api"]),
+    ]
+    for child in children:
+        child.start()
+    stopping = False
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    typer.echo(f"\nCME Hub for LA {settings.la_code} is up.\n"
+               f"  API      http://{settings.api_host}:{settings.api_port}/  (health: /healthz, docs: /docs)\n"
+               f"  console  http://{settings.api_host}:{settings.api_port}/console/\n"
+               f"  Kafka    {settings.bootstrap_servers}\n"
+               f"  register {settings.register_url}\n"
+               "Press Ctrl-C to stop everything.")
+    try:
+        while not stopping:
+            for child in children:
+                assert child.process is not None
+                if child.process.poll() is not None and not stopping:
+                    if child.restarts >= 5:
+                        typer.echo(f"{child.name} keeps failing (exit {child.process.returncode}); stopping")
+                        stopping = True
+                        break
+                    child.restarts += 1
+                    typer.echo(f"{child.name} exited ({child.process.returncode}); restart {child.restarts}/5")
+                    time.sleep(min(2**child.restarts, 30))
+                    child.start()
+            time.sleep(0.5)
+    finally:
+        typer.echo("stopping…")
+        for child in reversed(children):
+            child.stop()
+        _stop_started(started, env)
+        typer.echo("stopped")
+
+
+def _stop_started(scripts: list[Path], env: dict[str, str]) -> None:
+    for script in reversed(scripts):
+        subprocess.run(["bash", str(script)], env=env, check=False)

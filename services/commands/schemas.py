@@ -1,0 +1,5 @@
+"""`cmehub schemas`."""
+
+import typer
+
+app = typer.Typer(help="schemas", no_args_is_help=True)

@@ -1,0 +1,1 @@
+"""The CME register: children, notifications, cases, tasks, statutory clocks and their persistence."""

@@ -1,0 +1,71 @@
+"""The one settings object of the hub, read from ``CMEHUB_*`` environment variables.
+
+Defaults run the demo on one machine: a local Kafka broker started by ``deploy/kafka`` and a
+SQLite register file. Set ``CMEHUB_DATABASE_URL`` for PostgreSQL and ``CMEHUB_KAFKA_BOOTSTRAP``
+to use an existing Kafka cluster (then nothing is started locally).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_state_dir() -> Path:
+    """Where the hub keeps its local state (the demo register, logs, local broker data)."""
+    return Path.home() / ".cmehub"
+
+
+class Settings(BaseSettings):
+    """Configuration of every part of the hub."""
+
+    model_config = SettingsConfigDict(env_prefix="CMEHUB_", env_file=".env", extra="ignore")
+
+    # Where the hub keeps local state; the Kafka broker's data and jars live under here too.
+    state_dir: Path = Field(default_factory=default_state_dir)
+
+    # Kafka. An empty bootstrap means "start and use the local broker on kafka_port".
+    kafka_bootstrap: str = ""
+    kafka_port: int = 19092
+    kafka_controller_port: int = 19093
+    schema_registry_url: str = ""
+
+    # The register. Empty means a SQLite file under state_dir.
+    database_url: str = ""
+    postgres_port: int = 15432
+
+    # The API and console.
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+
+    # The authority this hub serves (3-digit LA code) and its name.
+    la_code: str = "383"
+    la_name: str = "Leeds"
+
+    log_level: str = "INFO"
+
+    @property
+    def local_kafka(self) -> bool:
+        """True when the hub starts its own broker (no external bootstrap configured)."""
+        return not self.kafka_bootstrap
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The Kafka bootstrap servers the hub connects to."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def register_url(self) -> str:
+        """The SQLAlchemy URL of the register."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.state_dir / 'register.sqlite3'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache after changing the environment)."""
+    return Settings()

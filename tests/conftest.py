@@ -1,0 +1,85 @@
+"""Fixtures shared by every layer of tests.
+
+Integration tests use the real Kafka broker and the real PostgreSQL server that ``make test``
+starts (``deploy/kafka/start.sh``, ``deploy/postgres/start.sh``). When either is absent the test
+fails loudly with the command to start it; it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+KAFKA_BOOTSTRAP = os.environ.get("CMEHUB_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+POSTGRES_URL = os.environ.get(
+    "CMEHUB_TEST_DATABASE_URL", "postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub"
+)
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """The bootstrap address of the real broker; fails the test when it is not running."""
+    host, _, port = KAFKA_BOOTSTRAP.rpartition(":")
+    if not _reachable(host, int(port)):
+        pytest.fail(
+            f"Kafka is not reachable at {KAFKA_BOOTSTRAP}: start it with deploy/kafka/start.sh "
+            "(or run the whole suite with `make test`)",
+            pytrace=False,
+        )
+    return KAFKA_BOOTSTRAP
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The URL of the real PostgreSQL server's maintenance database; fails when it is down."""
+    engine = sa.create_engine(POSTGRES_URL)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {engine.url.render_as_string(hide_password=True)}: "
+            f"start it with deploy/postgres/start.sh (or run `make test`): {exc.orig}",
+            pytrace=False,
+        )
+    finally:
+        engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{name}"'))
+    url = sa.make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def topic_name() -> str:
+    """A topic name no other test uses."""
+    return f"test.{uuid.uuid4().hex[:12]}"
