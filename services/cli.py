@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from services.commands import events, ingest, link, register, schemas, topics
+from services.commands import audit, clients, events, ingest, link, register, schemas, simulate, topics
 from services.commands.run import api_command, doctor_command, up_command
 
 app = typer.Typer(
@@ -21,6 +21,9 @@ app.add_typer(events.app, name="events")
 app.add_typer(ingest.app, name="ingest")
 app.add_typer(register.app, name="register")
 app.add_typer(link.app, name="link")
+app.add_typer(simulate.app, name="simulate")
+app.add_typer(clients.app, name="clients")
+app.add_typer(audit.app, name="audit")
 
 
 if __name__ == "__main__":
