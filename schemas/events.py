@@ -117,8 +117,8 @@ def inline_named_types(schema: Any, shared: Mapping[str, Any], defined: set[str]
     return walk(schema, NAMESPACE)
 
 
-def _name_key(name: str) -> str:
-    """Accept an event type, a shared type's short name or its full name."""
+def resolve_name(name: str) -> str:
+    """The schema key of an event type or a shared type (short or full name); raises UnknownEventType."""
     if name in _event_files():
         return name
     short = name.removeprefix(NAMESPACE + ".")
@@ -136,7 +136,7 @@ def _schema_json(key: str) -> dict[str, Any]:
 
 def schema_json(name: str) -> dict[str, Any]:
     """The standalone Avro schema (a JSON-ready dict, a fresh copy) of an event type or shared record."""
-    return copy.deepcopy(_schema_json(_name_key(name)))
+    return copy.deepcopy(_schema_json(resolve_name(name)))
 
 
 @cache
@@ -146,12 +146,12 @@ def _parsed(key: str) -> Any:
 
 def schema_for(name: str) -> Any:
     """The parsed (fastavro) schema of an event type, or of a shared record such as ``QuarantineRecord``."""
-    return _parsed(_name_key(name))
+    return _parsed(resolve_name(name))
 
 
 def schema_version(event_type: str) -> int:
     """The current version of an event type's schema (the ``version`` attribute of its .avsc)."""
-    return int(_schema_json(_name_key(event_type)).get("version", 1))
+    return int(_schema_json(resolve_name(event_type)).get("version", 1))
 
 
 def new_event_id(partner_id: str, reference: str | None) -> str:
@@ -179,7 +179,7 @@ def make_envelope(
     lawful_basis: str = LAWFUL_BASIS_CME,
 ) -> dict[str, Any]:
     """The envelope fields of a new event (merge the event's own fields into the result)."""
-    _name_key(event_type)
+    resolve_name(event_type)
     return {
         "event_id": new_event_id(partner_id, reference),
         "event_type": event_type,
@@ -195,7 +195,7 @@ def make_envelope(
 def _field_defaults(name: str) -> dict[str, Any]:
     return {
         fld["name"]: copy.deepcopy(fld["default"])
-        for fld in _schema_json(_name_key(name))["fields"]
+        for fld in _schema_json(resolve_name(name))["fields"]
         if "default" in fld
     }
 
@@ -205,7 +205,7 @@ def make_event(event_type: str, envelope: Mapping[str, Any], **fields: Any) -> d
     event = _field_defaults(event_type)
     event.update(envelope)
     event.update(fields)
-    missing = [f["name"] for f in _schema_json(_name_key(event_type))["fields"] if f["name"] not in event]
+    missing = [f["name"] for f in _schema_json(resolve_name(event_type))["fields"] if f["name"] not in event]
     if missing:
         raise ValueError(f"{event_type} event lacks required field(s): {', '.join(missing)}")
     return event
@@ -469,7 +469,7 @@ def validate(event: Mapping[str, Any], name: str | None = None) -> list[str]:
             return ["event_type: missing; cannot tell which schema applies"]
         name = event_type
     try:
-        key = _name_key(name)
+        key = resolve_name(name)
     except UnknownEventType as exc:
         return [f"event_type: {exc}"]
     problems = list(_check(event, _schema_json(key), "", {}))
@@ -525,7 +525,7 @@ def _masked(value: Any, schema: Any, named: dict[str, Any]) -> Any:
 
 def mask_personal(record: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
     """A copy of ``record`` with every personal field (``"personal": true`` in the schema) masked."""
-    schema = _schema_json(_name_key(name or str(record.get("event_type"))))
+    schema = _schema_json(resolve_name(name or str(record.get("event_type"))))
     result: dict[str, Any] = _masked(record, schema, {})
     return result
 
@@ -558,7 +558,7 @@ def personal_field_paths(name: str) -> list[str]:
         elif kind == "map":
             walk(schema["values"], prefix, named, seen)
 
-    walk(_schema_json(_name_key(name)), "", {}, frozenset())
+    walk(_schema_json(resolve_name(name)), "", {}, frozenset())
     return paths
 
 
@@ -575,3 +575,28 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     return value
+
+
+# ---------------------------------------------------------------- released versions
+
+RELEASED_DIR = SCHEMA_DIR / "released"
+
+
+def released_schemas() -> dict[str, dict[int, dict[str, Any]]]:
+    """Every released schema version: ``{name: {version: standalone schema}}``.
+
+    Layout: ``schemas/avro/released/<event type or shared name>/v<N>.avsc``, each a standalone
+    copy of the schema as released (named types inlined), never edited afterwards.
+    """
+    result: dict[str, dict[int, dict[str, Any]]] = {}
+    if not RELEASED_DIR.is_dir():
+        return result
+    for path in sorted(RELEASED_DIR.glob("*/v*.avsc")):
+        version = int(path.stem.removeprefix("v"))
+        result.setdefault(path.parent.name, {})[version] = _read(path)
+    return result
+
+
+def encodable_names() -> tuple[str, ...]:
+    """Names the codec writes: every event type and every shared record that travels alone."""
+    return (*EVENT_TYPES, "QuarantineRecord")
