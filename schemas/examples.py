@@ -84,7 +84,7 @@ def _fields(event_type: str) -> dict[str, Any]:
         "interchange_reference": "EX0000001",
     }
     school = {"school_laestab": "3832999", "school_urn": "199999", "school_name": "Example Primary School"}
-    return {
+    by_type: dict[str, dict[str, Any]] = {
         "school.admission_return": {
             **school,
             "admission_date": dt.date(2025, 11, 10),
@@ -220,7 +220,8 @@ def _fields(event_type: str) -> dict[str, Any]:
             "decided_by": "matcher",
             "model_version": "fs-1",
         },
-    }[event_type]
+    }
+    return by_type[event_type]
 
 
 def example_event(event_type: str) -> dict[str, Any]:

@@ -23,12 +23,9 @@ class RegistryState:
     def register(self, subject: str, schema: str) -> int:
         with self.lock:
             canonical = json.dumps(json.loads(schema), sort_keys=True)
-            for schema_id, text in self.schemas.items():
-                if text == canonical:
-                    break
-            else:
-                schema_id = len(self.schemas) + 1
-                self.schemas[schema_id] = canonical
+            known = [i for i, text in self.schemas.items() if text == canonical]
+            schema_id = known[0] if known else len(self.schemas) + 1
+            self.schemas[schema_id] = canonical
             versions = self.subjects.setdefault(subject, [])
             if schema_id not in versions:
                 versions.append(schema_id)
@@ -61,8 +58,9 @@ def _handler(state: RegistryState) -> type[BaseHTTPRequestHandler]:
                 ids = state.subjects.get(m[1])
                 if not ids:
                     return self._answer(404, {"error_code": 40401, "message": "Subject not found"})
-                return self._answer(200, {"subject": m[1], "version": len(ids), "id": ids[-1],
-                                          "schema": state.schemas[ids[-1]]})
+                return self._answer(
+                    200, {"subject": m[1], "version": len(ids), "id": ids[-1], "schema": state.schemas[ids[-1]]}
+                )
             return self._answer(404, {"error_code": 404, "message": "not found"})
 
         def do_POST(self) -> None:
@@ -81,7 +79,7 @@ def running_registry() -> Iterator[tuple[str, RegistryState]]:
     """Start the stub on a free port; yields its URL and state."""
     state = RegistryState()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", state

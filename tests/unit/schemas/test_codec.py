@@ -46,6 +46,7 @@ def test_single_object_framing() -> None:
     assert data[2:10] == schema_fingerprint(E.schema_json("school.deletion_return"))
     # The body is plain Avro binary of the current schema.
     from io import BytesIO
+
     assert fastavro.schemaless_reader(BytesIO(data[10:]), E.schema_for("school.deletion_return")) == event
 
 
@@ -75,7 +76,7 @@ def test_encode_error_lists_problems() -> None:
     [
         (b"", "empty message"),
         (b"\xc3\x01\x00", "single-object header cut short"),
-        (b"{\"json\": true}", "unknown header"),
+        (b'{"json": true}', "unknown header"),
         (b"\xc3\x01" + b"\xff" * 8 + b"body", "no known schema has fingerprint ffffffffffffffff"),
         (b"\x00\x00\x00\x00\x07body", "no schema registry is configured"),
     ],
@@ -92,9 +93,9 @@ def test_undecodable_messages_name_topic_partition_offset_and_reason(data: bytes
 def test_truncated_and_padded_bodies_are_reported() -> None:
     codec = Codec()
     data = codec.encode(example_event("police.found"))
-    with pytest.raises(UndecodableMessage, match="body does not match schema police.found"):
+    with pytest.raises(UndecodableMessage, match=r"body does not match schema police\.found"):
         codec.decode(data[:-4])
-    with pytest.raises(UndecodableMessage, match="2 byte.s. left over after a police.found record"):
+    with pytest.raises(UndecodableMessage, match=r"2 byte\(s\) left over after a police\.found record"):
         codec.decode(data + b"\x00\x00")
 
 
@@ -116,17 +117,21 @@ def test_confluent_framing_with_a_registry() -> None:
         assert state.calls.count(f"GET /schemas/ids/{schema_id}") == 1
         # It still reads single-object messages.
         assert reader.decode(Codec().encode(event)) == event
-        with pytest.raises(UndecodableMessage, match="schema id 99: .*404"):
+        with pytest.raises(UndecodableMessage, match=r"schema id 99: .*404"):
             reader.decode(b"\x00\x00\x00\x00\x63" + data[5:], topic="t", partition=0, offset=1)
         assert client.subjects() == ["cmehub.SchoolDeletionReturn"]
 
 
 def test_confluent_message_of_a_foreign_record_is_reported() -> None:
     with running_registry() as (url, state):
-        foreign = {"type": "record", "name": "Other", "namespace": "elsewhere",
-                   "fields": [{"name": "x", "type": "int"}]}
+        foreign = {
+            "type": "record",
+            "name": "Other",
+            "namespace": "elsewhere",
+            "fields": [{"name": "x", "type": "int"}],
+        }
         schema_id = state.register("elsewhere.Other", json.dumps(foreign))
-        with pytest.raises(UndecodableMessage, match="elsewhere.Other, which is not a hub record"):
+        with pytest.raises(UndecodableMessage, match=r"elsewhere\.Other, which is not a hub record"):
             Codec(SchemaRegistryClient(url)).decode(b"\x00" + schema_id.to_bytes(4, "big") + b"\x02")
 
 
