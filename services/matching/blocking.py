@@ -1,0 +1,135 @@
+"""Blocking: the keys that pick candidate pairs, and the in-memory index of the register.
+
+Several keys are used together (a pair is a candidate when any rule's key agrees) because
+blocking decides recall more than scoring does: a typo or a move must not hide a child.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+
+import jellyfish
+
+from services.matching.config import BlockingRule, ConfigError, LinkageConfig
+from services.matching.features import Prepared
+from services.matching.names import NameTables, default_tables
+from services.matching.records import PersonRecord
+
+
+def _metaphones(words: Iterable[str]) -> set[str]:
+    return {jellyfish.metaphone(w) for w in words if w}
+
+
+def _surname_sounds(p: Prepared) -> set[str]:
+    return _metaphones({p.surname_compact, *p.surname_tokens, *p.former_tokens}) - {""}
+
+
+def _dob_unordered(p: Prepared) -> set[str]:
+    if p.dob is None:
+        return set()
+    y, m, d = p.dob
+    return {f"{y}-{min(m, d)}-{max(m, d)}"}
+
+
+KEY_PARTS: dict[str, Callable[[Prepared], set[str]]] = {
+    "nhs_number": lambda p: {v for v in (p.nhs, p.nhs_invalid) if v},
+    "upn": lambda p: set(p.upns | p.upn_invalid),
+    "other_id": lambda p: {p.other_id} if p.other_id else set(),
+    "surname_phonetic": _surname_sounds,
+    "any_name_phonetic": lambda p: _surname_sounds(p) | ({p.given_phonetic} if p.given_phonetic else set()),
+    "given_phonetic": lambda p: {p.given_phonetic} if p.given_phonetic else set(),
+    "given_initial": lambda p: {p.given_first[0]} if p.given_first else set(),
+    "birth_year": lambda p: {str(p.dob[0])} if p.dob else set(),
+    "date_of_birth": _dob_unordered,
+    "postcode": lambda p: set(p.postcodes),
+    "sex": lambda p: {p.sex} if p.sex else set(),
+    "name_pair": lambda p: (
+        {"|".join(sorted((p.given_phonetic, p.surname_phonetic)))}
+        if p.given_phonetic and p.surname_phonetic
+        else set()
+    ),
+}
+
+
+def blocking_keys(rule: BlockingRule, p: Prepared) -> set[str]:
+    """Every key value ``p`` has under ``rule`` (the product of its parts' values)."""
+    keys = {rule.name}
+    for part in rule.key:
+        values = KEY_PARTS[part](p)
+        if not values:
+            return set()
+        keys = {f"{k}/{v}" for k in keys for v in values}
+    return keys
+
+
+class BlockingIndex:
+    """The register held in memory for lookups: prepared records, key → positions, name frequencies."""
+
+    def __init__(self, config: LinkageConfig, tables: NameTables | None = None) -> None:
+        for rule in config.blocking:
+            unknown = [part for part in rule.key if part not in KEY_PARTS]
+            if unknown:
+                raise ConfigError(
+                    f"blocking rule {rule.name!r}: unknown key part(s) {unknown}; one of {sorted(KEY_PARTS)}"
+                )
+        self.rules = list(config.blocking)
+        self.max_block_size = config.max_block_size
+        self.tables = tables or default_tables()
+        self.records: list[Prepared | None] = []
+        self.positions: dict[str, int] = {}
+        self.blocks: dict[str, list[int]] = defaultdict(list)
+        self.given_counts: Counter[str] = Counter()
+        self.surname_counts: Counter[str] = Counter()
+        self.oversized_lookups = 0
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    def add(self, record: PersonRecord) -> None:
+        """Add a register record, replacing any earlier one with the same id."""
+        self.add_prepared(Prepared(record, self.tables))
+
+    def add_prepared(self, prepared: Prepared) -> None:
+        """Add an already normalised register record, replacing any earlier one with the same id."""
+        if prepared.id in self.positions:
+            self.remove(prepared.id)
+        position = len(self.records)
+        self.records.append(prepared)
+        self.positions[prepared.id] = position
+        for rule in self.rules:
+            for key in blocking_keys(rule, prepared):
+                self.blocks[key].append(position)
+        if prepared.given_first:
+            self.given_counts[prepared.given_first] += 1
+        if prepared.surname_compact:
+            self.surname_counts[prepared.surname_compact] += 1
+
+    def remove(self, record_id: str) -> None:
+        """Forget a register record (its block entries are skipped from now on)."""
+        position = self.positions.pop(record_id)
+        prepared = self.records[position]
+        self.records[position] = None
+        if prepared is not None:
+            self.given_counts[prepared.given_first] -= 1
+            self.surname_counts[prepared.surname_compact] -= 1
+
+    def candidates(self, p: Prepared) -> set[int]:
+        """Positions of register records sharing at least one blocking key with ``p``."""
+        found: set[int] = set()
+        for rule in self.rules:
+            for key in blocking_keys(rule, p):
+                block = self.blocks.get(key)
+                if not block:
+                    continue
+                if len(block) > self.max_block_size:
+                    self.oversized_lookups += 1
+                    continue
+                found.update(block)
+        return {i for i in found if self.records[i] is not None}
+
+    def frequency(self, field: str, value: str) -> float:
+        """Share of register records holding ``value`` in ``field`` (term frequency)."""
+        counts = self.given_counts if field == "given_first" else self.surname_counts
+        total = max(len(self.positions), 1)
+        return counts.get(value, 0) / total
