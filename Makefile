@@ -21,7 +21,7 @@ test: install  ## start Kafka and PostgreSQL if needed, run the tests, stop what
 	VENV=$(VENV) bash deploy/test.sh $(PYTEST_ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check services schemas connectors tests bench
+	$(VENV)/bin/ruff check $(wildcard services schemas connectors tests bench)
 	$(VENV)/bin/mypy
 
 services-up: install
