@@ -1,0 +1,1 @@
+"""Integration tests of the event contracts on the real broker."""
