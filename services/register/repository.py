@@ -1,0 +1,501 @@
+"""The register's repository: domain objects in, domain objects out, rows kept out of sight.
+
+Objects loaded or added through the repository are remembered; the unit of work writes their
+changes back on commit (``sync``), so handlers only work on the plain domain objects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from services.register.model import (
+    OPEN_STATUSES,
+    Address,
+    AuditEntry,
+    Case,
+    CaseStatus,
+    Child,
+    ClosureReason,
+    DfeReason,
+    Enquiry,
+    EnquiryDirection,
+    Identifier,
+    IdentifierScheme,
+    Identity,
+    Notification,
+    ReferralSource,
+    RiskFlag,
+    Task,
+    TaskKind,
+    TaskState,
+    Transition,
+)
+from services.register.orm import (
+    AddressRow,
+    AuditRow,
+    CaseRow,
+    ChildRow,
+    EnquiryRow,
+    IdentifierRow,
+    IdentityRow,
+    NotificationRow,
+    ProcessedEventRow,
+    RiskFlagRow,
+    TaskRow,
+    TransitionRow,
+)
+
+
+@dataclass(frozen=True)
+class CandidateChild:
+    """What the matcher needs of one register child: every identity, identifier and address."""
+
+    child_id: str
+    identities: tuple[Identity, ...]
+    identifiers: tuple[Identifier, ...]
+    addresses: tuple[Address, ...]
+    current_school: str | None
+    restricted: bool
+
+
+# -- row ↔ domain ---------------------------------------------------------------------------------
+
+
+def _identity(row: Any) -> Identity:
+    # Takes an IdentityRow or a Core row of its table (bulk loads skip the ORM identity map).
+    return Identity(
+        given_name=row.given_name,
+        surname=row.surname,
+        middle_names=row.middle_names,
+        former_surnames=tuple(row.former_surnames or ()),
+        date_of_birth=row.date_of_birth,
+        date_of_birth_precision=row.date_of_birth_precision,
+        sex=row.sex,
+        recorded_on=row.recorded_on,
+        source_event_id=row.source_event_id,
+    )
+
+
+def _identity_row(ident: Identity, seq: int) -> IdentityRow:
+    return IdentityRow(
+        seq=seq,
+        given_name=ident.given_name,
+        middle_names=ident.middle_names,
+        surname=ident.surname,
+        former_surnames=list(ident.former_surnames),
+        date_of_birth=ident.date_of_birth,
+        date_of_birth_precision=ident.date_of_birth_precision,
+        sex=ident.sex,
+        recorded_on=ident.recorded_on,
+        source_event_id=ident.source_event_id,
+    )
+
+
+def _address(row: Any) -> Address:
+    return Address(
+        lines=tuple(row.lines or ()),
+        town=row.town,
+        postcode=row.postcode,
+        uprn=row.uprn,
+        kind=row.kind,
+        valid_from=row.valid_from,
+        valid_to=row.valid_to,
+        recorded_on=row.recorded_on,
+        source_event_id=row.source_event_id,
+    )
+
+
+def _address_row(addr: Address, seq: int) -> AddressRow:
+    return AddressRow(
+        seq=seq,
+        lines=list(addr.lines),
+        town=addr.town,
+        postcode=addr.postcode,
+        uprn=addr.uprn,
+        kind=addr.kind,
+        valid_from=addr.valid_from,
+        valid_to=addr.valid_to,
+        recorded_on=addr.recorded_on,
+        source_event_id=addr.source_event_id,
+    )
+
+
+def _child(row: ChildRow) -> Child:
+    return Child(
+        id=row.id,
+        la_code=row.la_code,
+        identities=[_identity(r) for r in row.identities],
+        identifiers={Identifier(IdentifierScheme(r.scheme), r.value) for r in row.identifiers},
+        addresses=[_address(r) for r in row.addresses],
+        current_school=row.current_school,
+        restricted=row.restricted,
+        ever_looked_after=row.ever_looked_after,
+        ever_ehcp=row.ever_ehcp,
+        created_on=row.created_on,
+    )
+
+
+def _sync_child(child: Child, row: ChildRow) -> None:
+    row.la_code = child.la_code
+    row.current_school = child.current_school
+    row.restricted = child.restricted
+    row.ever_looked_after = child.ever_looked_after
+    row.ever_ehcp = child.ever_ehcp
+    row.created_on = child.created_on
+    row.date_of_birth = child.date_of_birth
+    for seq in range(len(row.identities), len(child.identities)):
+        row.identities.append(_identity_row(child.identities[seq], seq))
+    stored = {(r.scheme, r.value) for r in row.identifiers}
+    for ident in sorted(child.identifiers, key=lambda i: (i.scheme.value, i.value)):
+        if (ident.scheme.value, ident.value) not in stored:
+            row.identifiers.append(IdentifierRow(scheme=ident.scheme.value, value=ident.value))
+    for seq in range(len(row.addresses), len(child.addresses)):
+        row.addresses.append(_address_row(child.addresses[seq], seq))
+    if child.restricted:
+        # Restricted (S-flagged) children never keep an address, even one stored before the flag.
+        row.addresses.clear()
+        child.addresses.clear()
+    else:
+        for addr, arow in zip(child.addresses, row.addresses, strict=True):
+            arow.valid_to = addr.valid_to
+
+
+def _task(row: TaskRow) -> Task:
+    return Task(
+        id=row.id,
+        case_id=row.case_id,
+        kind=TaskKind(row.kind),
+        opened_on=row.opened_on,
+        due_on=row.due_on,
+        state=TaskState(row.state),
+        closed_on=row.closed_on,
+        closed_by=row.closed_by,
+        escalated_on=row.escalated_on,
+        note=row.note,
+    )
+
+
+def _case(row: CaseRow) -> Case:
+    return Case(
+        id=row.id,
+        child_id=row.child_id,
+        status=CaseStatus(row.status),
+        referral_source=ReferralSource(row.referral_source),
+        referred_on=row.referred_on,
+        dfe_reason=DfeReason(row.dfe_reason),
+        risk_flags={RiskFlag(r.flag) for r in row.risk_flags},
+        date_last_seen=row.date_last_seen,
+        whereabouts_known=row.whereabouts_known,
+        new_to_area=row.new_to_area,
+        new_to_country=row.new_to_country,
+        last_school=row.last_school,
+        destination_code=row.destination_code,
+        located_la=row.located_la,
+        provision_on=row.provision_on,
+        cme_ended_on=row.cme_ended_on,
+        closed_on=row.closed_on,
+        closure_reason=ClosureReason(row.closure_reason) if row.closure_reason else None,
+        history=[
+            Transition(
+                from_status=CaseStatus(t.from_status) if t.from_status else None,
+                to_status=CaseStatus(t.to_status),
+                trigger=t.trigger,
+                on=t.on,
+                cause=t.cause,
+                reason=t.reason,
+            )
+            for t in row.transitions
+        ],
+        tasks=[_task(t) for t in row.tasks],
+    )
+
+
+def _sync_case(case: Case, row: CaseRow) -> None:
+    for attr in (
+        "child_id", "referred_on", "date_last_seen", "whereabouts_known", "new_to_area", "new_to_country",
+        "last_school", "destination_code", "located_la", "provision_on", "cme_ended_on", "closed_on",
+    ):
+        setattr(row, attr, getattr(case, attr))
+    row.status = case.status.value
+    row.referral_source = case.referral_source.value
+    row.dfe_reason = case.dfe_reason.value
+    row.closure_reason = case.closure_reason.value if case.closure_reason else None
+    stored_flags = {r.flag for r in row.risk_flags}
+    wanted = {f.value for f in case.risk_flags}
+    row.risk_flags[:] = [r for r in row.risk_flags if r.flag in wanted]
+    for flag in sorted(wanted - stored_flags):
+        row.risk_flags.append(RiskFlagRow(flag=flag))
+    for seq in range(len(row.transitions), len(case.history)):
+        t = case.history[seq]
+        row.transitions.append(
+            TransitionRow(
+                seq=seq,
+                from_status=t.from_status.value if t.from_status else None,
+                to_status=t.to_status.value,
+                trigger=t.trigger,
+                on=t.on,
+                cause=t.cause[:100],
+                reason=t.reason,
+            )
+        )
+    by_id = {r.id: r for r in row.tasks}
+    for task in case.tasks:
+        trow = by_id.get(task.id)
+        if trow is None:
+            trow = TaskRow(id=task.id, case_id=case.id)
+            row.tasks.append(trow)
+        trow.kind = task.kind.value
+        trow.opened_on = task.opened_on
+        trow.due_on = task.due_on
+        trow.state = task.state.value
+        trow.closed_on = task.closed_on
+        trow.closed_by = task.closed_by[:100] if task.closed_by else None
+        trow.escalated_on = task.escalated_on
+        trow.note = task.note
+
+
+class RegisterRepository:
+    """Loads and stores children, cases, notifications, enquiries, audit and processed event ids."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._children: dict[str, tuple[Child, ChildRow]] = {}
+        self._cases: dict[str, tuple[Case, CaseRow]] = {}
+        self._enquiries: dict[str, tuple[Enquiry, EnquiryRow]] = {}
+
+    # children ------------------------------------------------------------------------------------
+
+    def add_child(self, child: Child) -> None:
+        row = ChildRow(id=child.id)
+        _sync_child(child, row)
+        self.session.add(row)
+        self._children[child.id] = (child, row)
+
+    def get_child(self, child_id: str) -> Child | None:
+        if child_id in self._children:
+            return self._children[child_id][0]
+        row = self.session.get(
+            ChildRow,
+            child_id,
+            options=[
+                selectinload(ChildRow.identities),
+                selectinload(ChildRow.identifiers),
+                selectinload(ChildRow.addresses),
+            ],
+        )
+        if row is None:
+            return None
+        child = _child(row)
+        self._children[child_id] = (child, row)
+        return child
+
+    def child_ids_by_identifier(self, scheme: IdentifierScheme, value: str) -> list[str]:
+        """Children holding an identifier (current or former), for deterministic matching."""
+        q = sa.select(IdentifierRow.child_id).where(IdentifierRow.scheme == scheme.value, IdentifierRow.value == value)
+        return sorted(set(self.session.scalars(q)))
+
+    def count_children(self) -> int:
+        return int(self.session.scalar(sa.select(sa.func.count()).select_from(ChildRow)) or 0)
+
+    def iter_candidates(self, la_code: str | None = None, batch: int = 20_000) -> Iterator[CandidateChild]:
+        """Every child with identities, identifiers and addresses, in id order, a batch at a time.
+
+        Four set-based queries per batch (no per-child SQL), so the whole register loads in seconds.
+        """
+        last = ""
+        while True:
+            q = sa.select(ChildRow.id, ChildRow.current_school, ChildRow.restricted).where(ChildRow.id > last)
+            if la_code:
+                q = q.where(ChildRow.la_code == la_code)
+            heads = self.session.execute(q.order_by(ChildRow.id).limit(batch)).all()
+            if not heads:
+                return
+            lo, hi = heads[0].id, heads[-1].id
+            idents: dict[str, list[Identity]] = defaultdict(list)
+            identity_table = IdentityRow.__table__
+            for r in self.session.execute(
+                sa.select(identity_table).where(identity_table.c.child_id.between(lo, hi)).order_by(
+                    identity_table.c.child_id, identity_table.c.seq)
+            ):
+                idents[r.child_id].append(_identity(r))
+            ids: dict[str, list[Identifier]] = defaultdict(list)
+            for cid, scheme, value in self.session.execute(
+                sa.select(IdentifierRow.child_id, IdentifierRow.scheme, IdentifierRow.value).where(
+                    IdentifierRow.child_id.between(lo, hi))
+            ):
+                ids[cid].append(Identifier(IdentifierScheme(scheme), value))
+            addrs: dict[str, list[Address]] = defaultdict(list)
+            address_table = AddressRow.__table__
+            for r in self.session.execute(
+                sa.select(address_table).where(address_table.c.child_id.between(lo, hi)).order_by(
+                    address_table.c.child_id, address_table.c.seq)
+            ):
+                addrs[r.child_id].append(_address(r))
+            for h in heads:
+                yield CandidateChild(
+                    child_id=h.id,
+                    identities=tuple(idents.get(h.id, ())),
+                    identifiers=tuple(sorted(ids.get(h.id, ()), key=lambda i: (i.scheme.value, i.value))),
+                    addresses=tuple(addrs.get(h.id, ())),
+                    current_school=h.current_school,
+                    restricted=h.restricted,
+                )
+            last = hi
+
+    def load_candidates(self, la_code: str | None = None) -> list[CandidateChild]:
+        """The whole blocking index in one list (see ``iter_candidates``)."""
+        return list(self.iter_candidates(la_code))
+
+    # cases ---------------------------------------------------------------------------------------
+
+    def add_case(self, case: Case) -> None:
+        row = CaseRow(id=case.id, child_id=case.child_id)
+        _sync_case(case, row)
+        self.session.add(row)
+        self._cases[case.id] = (case, row)
+
+    def _case_query(self) -> sa.Select[CaseRow]:
+        return sa.select(CaseRow).options(
+            selectinload(CaseRow.risk_flags), selectinload(CaseRow.transitions), selectinload(CaseRow.tasks)
+        )
+
+    def _remember(self, row: CaseRow) -> Case:
+        if row.id in self._cases:
+            return self._cases[row.id][0]
+        case = _case(row)
+        self._cases[row.id] = (case, row)
+        return case
+
+    def get_case(self, case_id: str) -> Case | None:
+        if case_id in self._cases:
+            return self._cases[case_id][0]
+        row = self.session.scalars(self._case_query().where(CaseRow.id == case_id)).first()
+        return self._remember(row) if row is not None else None
+
+    def open_case_for(self, child_id: str) -> Case | None:
+        """The child's open episode, if any (a child has at most one)."""
+        for case, _ in self._cases.values():
+            if case.child_id == child_id and case.is_open:
+                return case
+        row = self.session.scalars(
+            self._case_query().where(
+                CaseRow.child_id == child_id, CaseRow.status.in_([s.value for s in OPEN_STATUSES])
+            )
+        ).first()
+        return self._remember(row) if row is not None else None
+
+    def cases_for_child(self, child_id: str) -> list[Case]:
+        rows = self.session.scalars(
+            self._case_query().where(CaseRow.child_id == child_id).order_by(CaseRow.referred_on)
+        ).all()
+        return [self._remember(r) for r in rows]
+
+    def cases_with_overdue_tasks(self, today: dt.date) -> list[Case]:
+        ids = self.session.scalars(
+            sa.select(TaskRow.case_id)
+            .where(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < today, TaskRow.escalated_on.is_(None))
+            .distinct()
+        ).all()
+        return [c for c in (self.get_case(i) for i in sorted(ids)) if c is not None]
+
+    # notifications, enquiries, audit, processed ids ---------------------------------------------------
+
+    def add_notification(self, n: Notification) -> None:
+        self.session.add(
+            NotificationRow(
+                event_id=n.event_id,
+                event_type=n.event_type,
+                child_id=n.child_id,
+                case_id=n.case_id,
+                source_partner=n.source_partner[:100],
+                source_kind=n.source_kind,
+                source_reference=n.source_reference[:300] if n.source_reference else None,
+                responsible_la=n.responsible_la,
+                occurred_at=n.occurred_at,
+                received_at=n.received_at,
+                lawful_basis=n.lawful_basis[:200],
+                payload=n.payload,
+            )
+        )
+
+    def notifications_for_child(self, child_id: str) -> list[Notification]:
+        rows = self.session.scalars(
+            sa.select(NotificationRow).where(NotificationRow.child_id == child_id).order_by(
+                NotificationRow.occurred_at, NotificationRow.event_id)
+        ).all()
+        return [
+            Notification(
+                event_id=r.event_id, event_type=r.event_type, child_id=r.child_id, source_partner=r.source_partner,
+                source_kind=r.source_kind, source_reference=r.source_reference, responsible_la=r.responsible_la,
+                occurred_at=r.occurred_at, received_at=r.received_at, lawful_basis=r.lawful_basis,
+                payload=r.payload, case_id=r.case_id,
+            )
+            for r in rows
+        ]
+
+    def get_enquiry(self, enquiry_id: str) -> Enquiry | None:
+        if enquiry_id in self._enquiries:
+            return self._enquiries[enquiry_id][0]
+        row = self.session.get(EnquiryRow, enquiry_id)
+        if row is None:
+            return None
+        enq = Enquiry(
+            id=row.id, direction=EnquiryDirection(row.direction), other_la=row.other_la, opened_on=row.opened_on,
+            event_id=row.event_id, child_id=row.child_id, case_id=row.case_id, responded_on=row.responded_on,
+            outcome=row.outcome,
+        )
+        self._enquiries[enquiry_id] = (enq, row)
+        return enq
+
+    def add_enquiry(self, enq: Enquiry) -> None:
+        row = EnquiryRow(id=enq.id)
+        self.session.add(row)
+        self._enquiries[enq.id] = (enq, row)
+
+    def enquiries_for_child(self, child_id: str) -> list[Enquiry]:
+        ids = self.session.scalars(sa.select(EnquiryRow.id).where(EnquiryRow.child_id == child_id)).all()
+        return [e for e in (self.get_enquiry(i) for i in ids) if e is not None]
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self.session.add(
+            AuditRow(at=entry.at, actor=entry.actor[:100], action=entry.action, subject_type=entry.subject_type,
+                     subject_id=entry.subject_id, detail=entry.detail)
+        )
+
+    def audit_for(self, subject_ids: Iterable[str]) -> list[AuditEntry]:
+        rows = self.session.scalars(
+            sa.select(AuditRow).where(AuditRow.subject_id.in_(list(subject_ids))).order_by(AuditRow.id)
+        ).all()
+        return [AuditEntry(r.at, r.actor, r.action, r.subject_type, r.subject_id, r.detail) for r in rows]
+
+    def is_processed(self, event_id: str) -> bool:
+        return self.session.get(ProcessedEventRow, event_id) is not None
+
+    def mark_processed(self, event_id: str, outcome: str, at: dt.datetime) -> None:
+        self.session.add(ProcessedEventRow(event_id=event_id, processed_at=at, outcome=outcome[:200]))
+
+    # writing back -------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Copy every remembered domain object's state onto its rows (called by the unit of work)."""
+        for child, crow in self._children.values():
+            _sync_child(child, crow)
+        for case, row in self._cases.values():
+            _sync_case(case, row)
+        for enq, erow in self._enquiries.values():
+            for attr in ("direction", "other_la", "opened_on", "event_id", "child_id", "case_id",
+                         "responded_on", "outcome"):
+                value = getattr(enq, attr)
+                setattr(erow, attr, value.value if isinstance(value, EnquiryDirection) else value)
+
+    def forget(self) -> None:
+        self._children.clear()
+        self._cases.clear()
+        self._enquiries.clear()
