@@ -87,7 +87,12 @@ class _Reader:
 class Codec:
     """Encodes and decodes hub records; one instance per process is enough (it caches everything)."""
 
-    def __init__(self, registry: SchemaRegistryClient | None = None) -> None:
+    def __init__(
+        self,
+        registry: SchemaRegistryClient | None = None,
+        released: Mapping[str, Mapping[int, Mapping[str, Any]]] | None = None,
+    ) -> None:
+        """``released`` defaults to every released schema version under schemas/avro/released."""
         self.registry = registry
         self._writers: dict[str, _Writer] = {}
         self._by_fingerprint: dict[bytes, _Reader] = {}
@@ -100,14 +105,14 @@ class Codec:
             fp = schema_fingerprint(current)
             self._writers[name] = _Writer(name, parsed, SINGLE_OBJECT_MAGIC + fp)
             self._by_fingerprint[fp] = _Reader(name, None, parsed, None)
-        for name, versions in released_schemas().items():
+        for name, versions in (released_schemas() if released is None else released).items():
             if name not in self._writers:
                 continue  # a released shared type is read only inside the events that carry it
             for version, old in versions.items():
                 fp = schema_fingerprint(old)
                 if fp not in self._by_fingerprint:
                     self._by_fingerprint[fp] = _Reader(
-                        name, version, fastavro.parse_schema(old), self._writers[name].parsed
+                        name, version, fastavro.parse_schema(dict(old)), self._writers[name].parsed
                     )
 
     @classmethod

@@ -117,6 +117,20 @@ def inline_named_types(schema: Any, shared: Mapping[str, Any], defined: set[str]
     return walk(schema, NAMESPACE)
 
 
+def load_schema_dir(path: Path) -> dict[str, dict[str, Any]]:
+    """Standalone schemas of every .avsc in ``path``: ``{event type or shared short name: schema}``.
+
+    The compatibility check uses this on a candidate directory; the hub itself reads SCHEMA_DIR.
+    """
+    files = {p.stem: _read(p) for p in sorted(path.glob("*.avsc"))}
+    shared = {_full_name(s): s for s in files.values() if "event_type" not in s}
+    result = {}
+    for schema in files.values():
+        key = schema["event_type"] if "event_type" in schema else _full_name(schema).removeprefix(NAMESPACE + ".")
+        result[key] = inline_named_types(schema, shared)
+    return result
+
+
 def resolve_name(name: str) -> str:
     """The schema key of an event type or a shared type (short or full name); raises UnknownEventType."""
     if name in _event_files():
