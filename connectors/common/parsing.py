@@ -109,3 +109,15 @@ def text_of(obj: Any) -> str | None:
     if isinstance(obj, bool):
         return "true" if obj else "false"
     return str(obj)
+
+
+def obj_at(container: Any, key: str) -> dict[str, Any]:
+    """``container[key]`` when it is a JSON object, else an empty dict."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def list_at(container: Any, key: str) -> list[Any]:
+    """``container[key]`` when it is a JSON array, else an empty list."""
+    value = container.get(key) if isinstance(container, dict) else None
+    return value if isinstance(value, list) else []

@@ -39,6 +39,8 @@ from connectors.common.parsing import (
     at_midnight,
     decode_text,
     dob_problems,
+    list_at,
+    obj_at,
     parse_date,
     text_of,
     whole_file,
@@ -144,7 +146,7 @@ def _csv_returns(text: str, file_name: str) -> Iterator[SchoolReturn | Problem]:
         if len(row) != len(columns):
             yield SchoolReturn({"_shape_problem": f"{len(row)} values for {len(columns)} columns"}, original, position)
             continue
-        values = {c: v for c, v in zip(columns, row, strict=True) if c}
+        values: dict[str, Any] = {c: v for c, v in zip(columns, row, strict=True) if c}
         parents = []
         if clean(values.get("parent_name")) or clean(values.get("parent_phone")):
             phones = [p for p in re.split(r"[;|]", values.get("parent_phone") or "") if p.strip()]
@@ -165,9 +167,8 @@ def _csv_returns(text: str, file_name: str) -> Iterator[SchoolReturn | Problem]:
 def _json_address(obj: Any) -> AddressInput | None:
     if not isinstance(obj, dict) or obj.get("same_as_pupil"):
         return None
-    lines = obj.get("lines") if isinstance(obj.get("lines"), list) else []
     return AddressInput(
-        lines=[text_of(x) or "" for x in lines],
+        lines=[text_of(x) or "" for x in list_at(obj, "lines")],
         town=text_of(obj.get("town")),
         postcode=text_of(obj.get("postcode")),
         uprn=text_of(obj.get("uprn")),
@@ -176,9 +177,9 @@ def _json_address(obj: Any) -> AddressInput | None:
 
 def flatten_json_return(obj: dict[str, Any]) -> tuple[dict[str, Any], list[ContactInput], AddressInput | None]:
     """A JSON return (``deletion_return.json`` shape) as the flat values the CSV also gives."""
-    school = obj.get("school") if isinstance(obj.get("school"), dict) else {}
-    pupil = obj.get("pupil") if isinstance(obj.get("pupil"), dict) else {}
-    name = pupil.get("full_name") if isinstance(pupil.get("full_name"), dict) else {}
+    school = obj_at(obj, "school")
+    pupil = obj_at(obj, "pupil")
+    name = obj_at(pupil, "full_name")
     address = _json_address(pupil.get("address"))
     values: dict[str, Any] = {
         "return_type": obj.get("return_type"),
@@ -204,22 +205,21 @@ def flatten_json_return(obj: dict[str, Any]) -> tuple[dict[str, Any], list[Conta
                 values["return_type"] = block
             for key, value in obj[block].items():
                 values[_col(key)] = value
-    dest = obj.get("destination_school") if isinstance(obj.get("destination_school"), dict) else {}
+    dest = obj_at(obj, "destination_school")
     values.update(
         new_school_name=text_of(dest.get("name")),
         new_school_laestab=text_of(dest.get("laestab")),
         new_school_start=text_of(dest.get("start_date")),
     )
-    flags = obj.get("flags") if isinstance(obj.get("flags"), dict) else {}
+    flags = obj_at(obj, "flags")
     if "safeguarding_concern" in flags:
         values.setdefault("safeguarding_concern", flags.get("safeguarding_concern"))
     if "destination_unknown" in flags:
         values["destination_unknown"] = flags.get("destination_unknown")
     parents = []
-    raw_parents = obj.get("parents_normally_living_with")
-    for parent in raw_parents if isinstance(raw_parents, list) else []:
+    for parent in list_at(obj, "parents_normally_living_with"):
         if isinstance(parent, dict):
-            phones = parent.get("emergency_phones") if isinstance(parent.get("emergency_phones"), list) else []
+            phones = list_at(parent, "emergency_phones")
             parents.append(
                 ContactInput(
                     name=text_of(parent.get("full_name")),
@@ -228,7 +228,7 @@ def flatten_json_return(obj: dict[str, Any]) -> tuple[dict[str, Any], list[Conta
                     has_parental_responsibility=True,
                 )
             )
-    future = obj.get("future_residence") if isinstance(obj.get("future_residence"), dict) else {}
+    future = obj_at(obj, "future_residence")
     new_address = _json_address(future.get("address"))
     values["new_address_from"] = text_of(future.get("from_date"))
     return values, parents, new_address
