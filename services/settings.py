@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     # The API and console.
     api_host: str = "127.0.0.1"
     api_port: int = 8080
+    # API security and limits (services/api). Keys for signing tokens live under state_dir/api-keys.
+    api_token_ttl_s: int = 900
+    api_key_rotation_days: int = 30
+    api_max_body_bytes: int = 5_000_000
+    api_rate_per_s: float = 50.0  # default per-client rate (a client row may override it)
+    api_burst: int = 100
+    api_daily_quota: int = 100_000
+    api_contact_point: str = ""  # named contact point given in "known" enquiry answers
+    api_review_days: int = 2  # working days within which a "possible" enquiry answer is reviewed
+    # Peer hubs for outbound enquiries: JSON list of {"la_code", "url", "client_id", "client_secret"}.
+    api_peers: list[dict[str, str]] = Field(default_factory=list)
+    api_mtls_header: str = ""  # header a TLS-terminating proxy sets with the verified client cert subject
 
     # The authority this hub serves (3-digit LA code) and its name.
     la_code: str = "383"

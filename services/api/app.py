@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+import sqlalchemy as sa
+import structlog
+from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from services.api import bootstrap
+from services.api.database import ApiDatabaseError, current_revision, head_revision, migrate
+from services.api.limits import BodyLimitMiddleware
+from services.api.metrics import MetricsMiddleware
+from services.api.routes import audit, auth
 from services.health import check_database, check_kafka
 from services.settings import Settings, get_settings
+
+log = structlog.get_logger("cmehub.api")
+
+# Enquiries are small; partner files may be large (a CTF for a whole school).
+ENQUIRY_BODY_LIMIT = 64 * 1024
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API for one authority's hub."""
     settings = settings or get_settings()
-    app = FastAPI(title="CME Hub", version="0.1.0",
+    hub = bootstrap.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await run_in_threadpool(migrate, hub.engine)
+        except ApiDatabaseError as exc:  # keep serving /healthz and /readyz, which say what is wrong
+            log.error("api tables not migrated", error=str(exc))
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+            hub.close()
+
+    app = FastAPI(title="CME Hub", version="0.1.0", lifespan=lifespan,
                   description="Multi-agency hub for finding children missing education")
     app.state.settings = settings
+    app.state.hub = hub
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> JSONResponse:
@@ -32,4 +62,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         }
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
+    @app.get("/readyz", tags=["operations"])
+    def readyz() -> JSONResponse:
+        """Whether this API can answer enquiries: database at the expected schema, signing key, index."""
+        checks: dict[str, dict[str, Any]] = {}
+        try:
+            revision = current_revision(hub.engine)
+            checks["api_schema"] = {"ready": revision == head_revision(),
+                                    "detail": f"at {revision or 'nothing'}, code expects {head_revision()}"}
+        except sa.exc.SQLAlchemyError as exc:
+            checks["api_schema"] = {"ready": False, "detail": f"database unreachable: {type(exc).__name__}"}
+        try:
+            checks["signing_key"] = {"ready": True, "detail": f"kid {hub.tokens.keys.active().kid}"}
+        except OSError as exc:
+            checks["signing_key"] = {"ready": False, "detail": f"cannot read or write keys: {exc.strerror}"}
+        checks.update(hub.readiness())
+        ready = all(c["ready"] for c in checks.values())
+        return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+    @app.get("/metrics", tags=["operations"], response_class=Response)
+    def metrics() -> Response:
+        """Prometheus metrics (counts and latencies; no personal data)."""
+        return Response(hub.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+
+    @app.exception_handler(sa.exc.OperationalError)
+    async def database_down(request: Request, exc: sa.exc.OperationalError) -> JSONResponse:
+        log.error("database unavailable", path=request.url.path, error=type(exc).__name__)
+        return JSONResponse({"detail": "the register's database is unavailable; try again shortly"},
+                            status_code=503, headers={"Retry-After": "5"})
+
+    for module in (auth, audit):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,
+                       limits={"/v1/enquiries": ENQUIRY_BODY_LIMIT, "/oauth": 16 * 1024})
+    app.add_middleware(MetricsMiddleware, metrics=hub.metrics)
     return app

@@ -1,0 +1,143 @@
+"""The append-only, hash-chained audit log of every read and write of personal data.
+
+Each entry's hash covers its own fields and the previous entry's hash, so changing or deleting any
+entry breaks every hash after it; the head row catches a cut tail. Entries hold ids, never names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.security import utc_now
+from services.api.store import AuditHeadRow, AuditRecordRow
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x434D4541  # PostgreSQL advisory lock id for appends ("CMEA")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to which record, why and when."""
+
+    actor: str
+    actor_la: str
+    action: str
+    subject_type: str
+    subject_id: str
+    purpose: str
+    detail: str = ""
+
+
+def _timestamp(at: dt.datetime) -> str:
+    # SQLite hands back naive datetimes; both mean UTC here.
+    return (at if at.tzinfo else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(seq: int, at: dt.datetime, entry: AuditEntry, prev_hash: str) -> str:
+    """The hash of one entry chained to the one before."""
+    body = json.dumps([seq, _timestamp(at), entry.actor, entry.actor_la, entry.action, entry.subject_type,
+                       entry.subject_id, entry.purpose, entry.detail, prev_hash], separators=(",", ":"))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """The outcome of checking the chain."""
+
+    ok: bool
+    entries: int
+    head: str
+    problems: tuple[str, ...]
+
+
+class AuditLog:
+    """Appends entries (serialised across threads and, on PostgreSQL, processes) and verifies the chain."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._lock = threading.Lock()
+
+    def append(self, *entries: AuditEntry) -> list[int]:
+        """Write entries in their own transaction; returns their sequence numbers."""
+        with self._lock, self.sessions() as session:
+            seqs = self.append_in(session, *entries)
+            session.commit()
+            return seqs
+
+    def append_in(self, session: Session, *entries: AuditEntry) -> list[int]:
+        """Write entries inside the caller's transaction (they commit or roll back with it)."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+        head = session.get(AuditHeadRow, 1, with_for_update=True)
+        seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
+        out = []
+        for entry in entries:
+            seq += 1
+            at = utc_now()
+            digest = entry_hash(seq, at, entry, prev)
+            session.add(AuditRecordRow(seq=seq, at=at, actor=entry.actor, actor_la=entry.actor_la,
+                                       action=entry.action, subject_type=entry.subject_type,
+                                       subject_id=entry.subject_id, purpose=entry.purpose[:300],
+                                       detail=entry.detail, prev_hash=prev, hash=digest))
+            prev = digest
+            out.append(seq)
+        if head is None:
+            session.add(AuditHeadRow(id=1, seq=seq, hash=prev))
+        else:
+            head.seq, head.hash = seq, prev
+        session.flush()
+        return out
+
+    def entries(self, *, after: int = 0, limit: int = 100, actor: str | None = None,
+                subject_id: str | None = None) -> list[AuditRecordRow]:
+        with self.sessions() as session:
+            q = sa.select(AuditRecordRow).where(AuditRecordRow.seq > after)
+            if actor:
+                q = q.where(AuditRecordRow.actor == actor)
+            if subject_id:
+                q = q.where(AuditRecordRow.subject_id == subject_id)
+            return list(session.scalars(q.order_by(AuditRecordRow.seq).limit(limit)))
+
+    def _rows(self, session: Session, batch: int = 5000) -> Iterator[AuditRecordRow]:
+        last = 0
+        while True:
+            rows = list(session.scalars(sa.select(AuditRecordRow).where(AuditRecordRow.seq > last)
+                                        .order_by(AuditRecordRow.seq).limit(batch)))
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].seq
+            session.expunge_all()
+
+    def verify(self) -> VerifyReport:
+        """Recompute the chain from the first entry; every break is reported by sequence number."""
+        problems: list[str] = []
+        prev, expected, count = GENESIS, 1, 0
+        with self.sessions() as session:
+            head = session.get(AuditHeadRow, 1)
+            for row in self._rows(session):
+                count += 1
+                if row.seq != expected:
+                    problems.append(f"entries {expected}..{row.seq - 1} are missing (deleted)")
+                if row.prev_hash != prev:
+                    problems.append(f"entry {row.seq}: does not follow the entry before it")
+                entry = AuditEntry(row.actor, row.actor_la, row.action, row.subject_type, row.subject_id,
+                                   row.purpose, row.detail)
+                if entry_hash(row.seq, row.at, entry, row.prev_hash) != row.hash:
+                    problems.append(f"entry {row.seq}: content changed after it was written")
+                prev, expected = row.hash, row.seq + 1
+            last_seq = expected - 1
+            if head is None and count:
+                problems.append("the chain's head record is missing")
+            elif head is not None and (head.seq != last_seq or head.hash != prev):
+                problems.append(f"the chain ends at entry {last_seq} but its head says {head.seq}: "
+                                "entries were removed from the end, or the head was changed")
+        return VerifyReport(not problems, count, prev, tuple(problems))

@@ -1,0 +1,86 @@
+"""Wires the API's services for one hub from its settings (one place, like cosmicpython's bootstrap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.api.audit import AuditLog
+from services.api.clients import ClientRegistry
+from services.api.limits import RateLimiter
+from services.api.metrics import ApiMetrics
+from services.api.security import KeyRing, TokenService
+from services.register.database import make_engine, session_factory
+from services.settings import Settings
+
+
+@dataclass
+class HubServices:
+    """Everything a route needs, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    clients: ClientRegistry
+    audit: AuditLog
+    tokens: TokenService
+    limiter: RateLimiter
+    metrics: ApiMetrics
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def start(self) -> None:
+        """Start background work (the enquiry index, producers) once the app starts serving."""
+        for component in self.extras.values():
+            starter = getattr(component, "start", None)
+            if starter is not None:
+                await starter()
+
+    async def stop(self) -> None:
+        for component in self.extras.values():
+            stopper = getattr(component, "stop", None)
+            if stopper is not None:
+                await stopper()
+
+    def readiness(self) -> dict[str, dict[str, Any]]:
+        """Readiness checks contributed by components (name -> {"ready", "detail"})."""
+        out: dict[str, dict[str, Any]] = {}
+        for name, component in self.extras.items():
+            check = getattr(component, "readiness", None)
+            if check is not None:
+                out[name] = check()
+        return out
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def issuer_for(settings: Settings) -> str:
+    """The issuer and audience of this hub's tokens."""
+    return f"cmehub:{settings.la_code}"
+
+
+def key_ring(settings: Settings) -> KeyRing:
+    return KeyRing(settings.state_dir / "api-keys", rotation_s=settings.api_key_rotation_days * 86400.0,
+                   token_ttl_s=float(settings.api_token_ttl_s))
+
+
+def build(settings: Settings, engine: Engine | None = None) -> HubServices:
+    """The services over the register's database (the API's tables must be migrated)."""
+    if engine is None:
+        sqlite = settings.register_url.startswith("sqlite")
+        engine = make_engine(settings.register_url) if sqlite else make_engine(
+            settings.register_url, pool_size=10, max_overflow=20)
+    sessions = session_factory(engine)
+    return HubServices(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        clients=ClientRegistry(sessions),
+        audit=AuditLog(sessions),
+        tokens=TokenService(key_ring(settings), issuer_for(settings), settings.api_token_ttl_s),
+        limiter=RateLimiter(),
+        metrics=ApiMetrics(),
+    )

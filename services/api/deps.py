@@ -1,0 +1,96 @@
+"""Dependencies shared by every route, typed once: the hub's services, the caller and their scopes.
+
+Authentication, tenancy (the caller's home authority) and limits are dependencies, never repeated
+inside a route: a route that names ``OfficerCaller`` cannot be reached without the officer scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from services.api.bootstrap import HubServices
+from services.api.clients import ClientInfo, Scope
+from services.api.security import InvalidToken, TokenClaims
+
+
+def get_hub(request: Request) -> HubServices:
+    """The services of this hub (built once by ``create_app``)."""
+    hub: HubServices = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[HubServices, Depends(get_hub)]
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The authenticated client making this request."""
+
+    client: ClientInfo
+    claims: TokenClaims
+
+    @property
+    def client_id(self) -> str:
+        return self.client.client_id
+
+    @property
+    def home_la(self) -> str:
+        return self.client.home_la
+
+
+def _unauthorised(hub: HubServices, why: str) -> HTTPException:
+    hub.metrics.refusals.labels("unauthenticated").inc()
+    return HTTPException(401, detail=why, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+
+def authenticated(
+    request: Request, hub: HubDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Caller:
+    """The caller of a valid token whose client is still registered, within its limits."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorised(hub, "a bearer token is required (POST /oauth/token with client credentials)")
+    try:
+        claims = hub.tokens.verify(credentials.credentials)
+    except InvalidToken as exc:
+        raise _unauthorised(hub, str(exc)) from exc
+    client = hub.clients.current(claims.client_id)
+    if client is None or client.revoked:
+        raise _unauthorised(hub, "client revoked or unknown")
+    if client.generation != claims.generation:
+        raise _unauthorised(hub, "token issued before the client's credentials were rotated; get a new one")
+    header = hub.settings.api_mtls_header
+    if header and client.mtls_subject and request.headers.get(header) != client.mtls_subject:
+        raise _unauthorised(hub, "client certificate does not match the registered one")
+    settings = hub.settings
+    refusal = hub.limiter.check(client.client_id, client.rate_per_s or settings.api_rate_per_s,
+                                client.burst or settings.api_burst, client.daily_quota or settings.api_daily_quota)
+    if refusal is not None:
+        hub.metrics.refusals.labels("rate_limited").inc()
+        raise HTTPException(429, detail=refusal.reason, headers={"Retry-After": str(refusal.retry_after_s)})
+    return Caller(client, claims)
+
+
+def require(scope: Scope) -> object:
+    """A dependency admitting only callers whose client and token both carry ``scope``."""
+
+    def check(caller: Annotated[Caller, Depends(authenticated)], hub: HubDep) -> Caller:
+        if scope.value not in caller.client.scopes or scope.value not in caller.claims.scopes:
+            hub.metrics.refusals.labels("forbidden").inc()
+            raise HTTPException(403, detail=f"this endpoint needs the {scope.value} scope")
+        return caller
+
+    return check
+
+
+PartnerCaller = Annotated[Caller, Depends(require(Scope.PARTNER))]
+AuthorityCaller = Annotated[Caller, Depends(require(Scope.AUTHORITY))]
+OfficerCaller = Annotated[Caller, Depends(require(Scope.OFFICER))]
+OperatorCaller = Annotated[Caller, Depends(require(Scope.OPERATOR))]
+AuditorCaller = Annotated[Caller, Depends(require(Scope.AUDITOR))]
+AnyCaller = Annotated[Caller, Depends(authenticated)]
