@@ -18,7 +18,7 @@ from typing import Any
 
 from connectors.border.edifact import Segment, read_segments
 from connectors.common.canonical import AddressInput, ChildInput, ContactInput, build_child, make_event
-from connectors.common.parsing import ParseContext, decode_text, whole_file
+from connectors.common.parsing import ParseContext, whole_file
 from connectors.common.problems import Problem, UnreadableInput
 from connectors.common.quarantine import ParseResult, Quarantined
 
@@ -248,11 +248,32 @@ def _child(p: Passenger, dob: date, companions: list[Passenger]) -> ChildInput:
     )
 
 
+# UNB syntax identifiers and the character sets they name (ISO 9735).
+_CHARSETS = {"A": "ascii", "B": "ascii", "C": "latin-1", "D": "iso8859_2", "E": "iso8859_5", "F": "iso8859_7",
+             "G": "iso8859_3", "H": "iso8859_4", "I": "iso8859_6", "J": "iso8859_8", "K": "iso8859_9",
+             "W": "utf-8", "Y": "utf-8"}  # fmt: skip
+
+
+def decode_interchange(data: bytes, file_name: str) -> str:
+    """The interchange as text, in the character set its UNB syntax identifier names (UNOA … UNOY)."""
+    m = re.search(rb"UNB.UNO([A-Z])", data[:400])
+    charset = _CHARSETS.get(m.group(1).decode(), "utf-8") if m else "utf-8"
+    if charset == "ascii":
+        charset = "utf-8"  # UTF-8 is a superset; carriers often send it under UNOA
+    try:
+        return data.decode(charset)
+    except UnicodeDecodeError as exc:
+        syntax = f"UNO{m.group(1).decode()}" if m else "no UNB syntax identifier"
+        raise UnreadableInput(
+            "wrong_encoding", f"{file_name}: byte {exc.start} is not valid {charset} text ({syntax})"
+        ) from exc
+
+
 def parse_paxlst(data: bytes, file_name: str, ctx: ParseContext | None = None) -> ParseResult:
     """Parse a PAXLST interchange into border events for school-age children."""
     ctx = ctx or ParseContext()
     try:
-        _, segments = read_segments(decode_text(data, file_name), file_name)
+        _, segments = read_segments(decode_interchange(data, file_name), file_name)
     except UnreadableInput as exc:
         return whole_file(FORMAT, file_name, data, "border-unknown", KIND, exc.problem, ctx.default_la)
     unb = segments[0] if segments[0].tag == "UNB" else None

@@ -13,6 +13,14 @@ from connectors.common.problems import UnreadableInput
 
 def parse_xml(data: bytes, file_name: str) -> Element:
     """The document's root with namespaces stripped; unreadable or refused XML raises UnreadableInput."""
+    declared = re.match(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)", data)
+    if declared is None or declared.group(1).lower() in (b"utf-8", b"utf8"):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise UnreadableInput(
+                "wrong_encoding", f"{file_name}: not UTF-8 text as declared (byte {exc.start} cannot be decoded)"
+            ) from exc
     try:
         root = SafeET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except defusedxml.DefusedXmlException as exc:

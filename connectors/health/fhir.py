@@ -289,6 +289,8 @@ def parse_fhir(data: bytes, file_name: str, ctx: ParseContext | None = None) -> 
         try:
             reading = read_patient(resource, ctx.as_of)
             problems = reading.problems
+            if problems:  # every reason found, not only the first
+                problems = problems + reading.warnings + build_child(reading.child)[1]
         except (TypeError, AttributeError, ValueError) as exc:
             problems = [Problem("malformed_patient", f"Patient structure cannot be read ({type(exc).__name__})")]
         if reading is None or problems:

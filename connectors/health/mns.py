@@ -155,7 +155,7 @@ def signal_problems(signal: MnsSignal) -> list[Problem]:
         problems.append(Problem("bad_datetime", f"signal time '{signal.time}': not an ISO-8601 date-time"))
     if signal.subject:
         # Without a valid NHS number there is nothing to fetch, so no child record to flow.
-        problems.extend(Problem("invalid_subject", p) for p in nhs_number_problems(signal.subject))
+        problems.extend(Problem("invalid_subject", f"subject {p}") for p in nhs_number_problems(signal.subject))
     return problems
 
 

@@ -92,6 +92,8 @@ def parse_nems(data: bytes, file_name: str, ctx: ParseContext | None = None) -> 
             problems.append(Problem("missing_address", "change of address without a home address"))
     result = ParseResult(file_name=file_name, format=FORMAT, records=1)
     if problems or reading is None or code is None:
+        if reading is not None:  # every reason found, not only the first
+            problems += reading.warnings + build_child(reading.child)[1]
         result.quarantined.append(Quarantined(PARTNER, KIND, file_name, "whole file", problems, data, ctx.default_la))
         return result
     message_id = text_of(header.get("id")) or text_of(doc.get("id"))

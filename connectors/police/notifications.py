@@ -260,10 +260,11 @@ def _emit(n: Any, position: str, original: bytes, file_name: str, ctx: ParseCont
         )
         responsible = None
     la = responsible or ctx.default_la
-    if problems or occurred is None:
-        result.quarantined.append(Quarantined(partner_id, KIND, file_name, position, problems, original, la))
-        return
     child, id_warnings = build_child(child_in)
+    if problems or occurred is None:
+        reasons = problems + warnings + id_warnings  # every reason found, not only the first
+        result.quarantined.append(Quarantined(partner_id, KIND, file_name, position, reasons, original, la))
+        return
     reference = (
         clean(text_of(n.get("notification_id"))) or f"{n['police_reference']}/{event_type}/{occurred.isoformat()}"
     )

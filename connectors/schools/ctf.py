@@ -146,7 +146,7 @@ def _int(value: str | None) -> int | None:
 
 def read_pupil(
     pupil: Element, header: CtfHeader, ctx: ParseContext
-) -> tuple[ChildInput | None, dict[str, Any], list[Problem], list[Problem]]:
+) -> tuple[ChildInput, dict[str, Any], list[Problem], list[Problem]]:
     """A pupil's identity and event fields, the reasons to quarantine it, and its warnings."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -218,7 +218,7 @@ def read_pupil(
         "sessions_possible": possible,
         "sessions_attended": attended,
     }
-    return (None if problems else child), fields, problems, warnings
+    return child, fields, problems, warnings
 
 
 def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> ParseResult:
@@ -260,12 +260,13 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
         original = slices[n - 1] if len(slices) == len(pupils) else tostring(pupil, encoding="utf-8")
         child_in, fields, problems, warnings = read_pupil(pupil, header, ctx)
         warnings = [Problem("file_name", w) for w in file_warnings] + warnings
-        if child_in is None:
+        child, id_warnings = build_child(child_in)
+        if problems:
+            reasons = problems + warnings + id_warnings  # every reason found, not only the first
             result.quarantined.append(
-                Quarantined(partner_id, KIND, file_name, position, problems, original, header.source_la)
+                Quarantined(partner_id, KIND, file_name, position, reasons, original, header.source_la)
             )
             continue
-        child, id_warnings = build_child(child_in)
         leaving = fields["leaving_date"]
         occurred = at_midnight(leaving) if leaving else (sent_at or ctx.received_at)
         event = make_event(

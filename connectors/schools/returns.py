@@ -74,6 +74,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "admission_date": ("admitted_on", "start_date", "date_of_admission"),
     "first_absence_date": ("absent_from", "first_day_absent"),
     "school_days_absent": ("days_absent",),
+    "last_attended": ("last_attended_date", "date_last_attended"),
+    "new_school_start": ("new_school_start_date",),
+    "ground_text": ("deletion_ground_text",),
 }
 _CANONICAL = {alias: name for name, aliases in _ALIASES.items() for alias in aliases}
 
@@ -457,13 +460,12 @@ def _emit(ret: SchoolReturn, file_name: str, ctx: ParseContext, result: ParseRes
         )
     child_in = _child(ret, chk, ctx.as_of)
     fields = _FIELDS[rtype](v, ret, chk, ctx.as_of) if rtype else {}
+    child, id_warnings = build_child(child_in)
     if chk.problems or rtype is None or laestab is None:
-        result.quarantined.append(
-            Quarantined(partner_id, KIND, file_name, ret.position, chk.problems, ret.original, la)
-        )
+        reasons = chk.problems + chk.warnings + id_warnings  # every reason found, not only the first
+        result.quarantined.append(Quarantined(partner_id, KIND, file_name, ret.position, reasons, ret.original, la))
         return
     assert la is not None
-    child, id_warnings = build_child(child_in)
     occurred = fields[_OCCURRED[rtype]]
     event = make_event(
         event_type=EVENT_TYPES[rtype],
