@@ -12,6 +12,7 @@ from services.api.audit import AuditLog
 from services.api.clients import ClientRegistry
 from services.api.limits import RateLimiter
 from services.api.metrics import ApiMetrics
+from services.api.notifications import NotificationIntake
 from services.api.security import KeyRing, TokenService
 from services.register.database import make_engine, session_factory
 from services.settings import Settings
@@ -29,17 +30,21 @@ class HubServices:
     tokens: TokenService
     limiter: RateLimiter
     metrics: ApiMetrics
+    notifications: NotificationIntake
     extras: dict[str, Any] = field(default_factory=dict)
+
+    def components(self) -> dict[str, Any]:
+        return {"kafka": self.notifications, **self.extras}
 
     async def start(self) -> None:
         """Start background work (the enquiry index, producers) once the app starts serving."""
-        for component in self.extras.values():
+        for component in self.components().values():
             starter = getattr(component, "start", None)
             if starter is not None:
                 await starter()
 
     async def stop(self) -> None:
-        for component in self.extras.values():
+        for component in self.components().values():
             stopper = getattr(component, "stop", None)
             if stopper is not None:
                 await stopper()
@@ -47,7 +52,7 @@ class HubServices:
     def readiness(self) -> dict[str, dict[str, Any]]:
         """Readiness checks contributed by components (name -> {"ready", "detail"})."""
         out: dict[str, dict[str, Any]] = {}
-        for name, component in self.extras.items():
+        for name, component in self.components().items():
             check = getattr(component, "readiness", None)
             if check is not None:
                 out[name] = check()
@@ -83,4 +88,5 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         tokens=TokenService(key_ring(settings), issuer_for(settings), settings.api_token_ttl_s),
         limiter=RateLimiter(),
         metrics=ApiMetrics(),
+        notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code),
     )
