@@ -286,6 +286,34 @@ def _type_words(schema: Any, named: Mapping[str, Any]) -> str:
     return _type_words(kind, named)
 
 
+def _collect_named(schema: Any, named: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every named type defined anywhere in ``schema`` by full and short name (references may precede use)."""
+    named = {} if named is None else named
+    if isinstance(schema, list):
+        for branch in schema:
+            _collect_named(branch, named)
+    elif isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind in ("record", "enum", "fixed") and "name" in schema:
+            named.setdefault(_full_name(schema), schema)
+            named.setdefault(str(schema["name"]), schema)
+        if kind == "record":
+            for fld in schema["fields"]:
+                _collect_named(fld["type"], named)
+        elif kind == "array":
+            _collect_named(schema["items"], named)
+        elif kind == "map":
+            _collect_named(schema["values"], named)
+        elif isinstance(kind, (list, dict)):
+            _collect_named(kind, named)
+    return named
+
+
+@cache
+def _named_types(key: str) -> dict[str, Any]:
+    return _collect_named(_schema_json(key))
+
+
 def _check(value: Any, schema: Any, path: str, named: dict[str, Any]) -> Iterator[str]:
     """Yield every problem of ``value`` against ``schema`` (standalone JSON form) in plain words."""
     if isinstance(schema, list):
@@ -427,6 +455,18 @@ def _event_specific_problems(event: Mapping[str, Any]) -> Iterator[str]:
         source_estab = event.get("source_estab")
         if isinstance(source_estab, str) and not re.fullmatch(r"\d{4}|LLLL", source_estab):
             yield f"source_estab: {source_estab!r} should be 4 digits (or LLLL when the LA sends)"
+    if isinstance(event_type, str) and event_type.startswith("border."):
+        wanted = event_type.removeprefix("border.")
+        if event.get("direction") not in (None, wanted):
+            yield f"direction: is {event.get('direction')!r} on a {event_type} event"
+    child = event.get("child")
+    restricted = (
+        isinstance(child, Mapping) and isinstance(child.get("flags"), Mapping) and child["flags"].get("restricted")
+    )
+    if restricted:
+        for key in ("new_address", "previous_address"):
+            if event.get(key) is not None:
+                yield f"{key}: must be null for a restricted (S-flagged) child"
     if event_type == "match.decision":
         decision, child_id = event.get("decision"), event.get("child_id")
         if decision in ("match", "manual_match") and not child_id:
@@ -486,7 +526,7 @@ def validate(event: Mapping[str, Any], name: str | None = None) -> list[str]:
         key = resolve_name(name)
     except UnknownEventType as exc:
         return [f"event_type: {exc}"]
-    problems = list(_check(event, _schema_json(key), "", {}))
+    problems = list(_check(event, _schema_json(key), "", dict(_named_types(key))))
     if key in EVENT_TYPES:
         if event.get("event_type") != key:
             problems.append(f"event_type: is {event.get('event_type')!r} but the schema is {key!r}")
@@ -539,8 +579,8 @@ def _masked(value: Any, schema: Any, named: dict[str, Any]) -> Any:
 
 def mask_personal(record: Mapping[str, Any], name: str | None = None) -> dict[str, Any]:
     """A copy of ``record`` with every personal field (``"personal": true`` in the schema) masked."""
-    schema = _schema_json(resolve_name(name or str(record.get("event_type"))))
-    result: dict[str, Any] = _masked(record, schema, {})
+    key = resolve_name(name or str(record.get("event_type")))
+    result: dict[str, Any] = _masked(record, _schema_json(key), dict(_named_types(key)))
     return result
 
 
@@ -572,7 +612,8 @@ def personal_field_paths(name: str) -> list[str]:
         elif kind == "map":
             walk(schema["values"], prefix, named, seen)
 
-    walk(_schema_json(resolve_name(name)), "", {}, frozenset())
+    key = resolve_name(name)
+    walk(_schema_json(key), "", dict(_named_types(key)), frozenset())
     return paths
 
 

@@ -133,6 +133,7 @@ def test_validate_reports_every_problem_in_plain_words() -> None:
         "child.upn: check letter should be H",
         "child.nhs_number: check digit should be 9",
         "child.addresses: must be empty for a restricted (S-flagged) child",
+        "new_address: must be null for a restricted (S-flagged) child",
         "child.addresses[0].postcode: should be a UK postcode",
     ]
     for text in expected:
@@ -186,3 +187,26 @@ def test_mask_personal_hides_every_personal_value() -> None:
     assert masked["child"]["middle_names"] is None  # empty values stay visibly empty
     assert "child.surname" in E.personal_field_paths("school.deletion_return")
     assert E.mask_personal(example_quarantine(), "QuarantineRecord")["original"] == E.MASK
+
+
+def test_border_direction_matches_the_event_type() -> None:
+    event = example_event("border.departure")
+    assert E.validate({**event, "direction": "arrival"}) == ["direction: is 'arrival' on a border.departure event"]
+
+
+def test_restricted_child_has_no_address_anywhere() -> None:
+    event = example_event("health.address_change")
+    event["child"] = E.empty_child(
+        nhs_number="9434765919", flags={"looked_after": False, "sen_support": False, "ehcp": False, "restricted": True}
+    )
+    assert E.validate(event) == ["new_address: must be null for a restricted (S-flagged) child"]
+    assert E.validate({**event, "new_address": None}) == []
+
+
+def test_named_types_resolve_even_when_their_first_use_is_empty() -> None:
+    # Address is defined inside child.addresses; an empty list there must not hide it from new_address.
+    event = example_event("school.deletion_return")
+    event["child"]["addresses"] = []
+    assert E.validate(event) == []
+    masked = E.mask_personal(event)
+    assert masked["new_address"]["postcode"] == E.MASK and masked["new_address"]["kind"] == "home"
