@@ -79,7 +79,7 @@ class _Reader:
     """How to read bodies written with one writer schema."""
 
     name: str
-    version: int | None  # None: the current schema
+    version: int | None  # None: the current schema; 0: a version known only to the registry
     writer: Any
     reader: Any  # None when the writer is the current schema (no resolution needed)
 
@@ -193,7 +193,7 @@ class Codec:
             record = fastavro.schemaless_reader(buffer, reader.writer, reader.reader)
         except Exception as exc:  # truncated or corrupt bodies surface as many exception types
             detail = str(exc) or "the bytes end before the record does"
-            version = "" if reader.version is None else f" v{reader.version}"
+            version = {None: "", 0: f" (registry schema {data[1:5].hex()})"}.get(reader.version, f" v{reader.version}")
             raise UndecodableMessage(
                 f"body does not match schema {reader.name}{version}: {type(exc).__name__}: {detail}",
                 topic,
@@ -236,7 +236,7 @@ class Codec:
                 raise UndecodableMessage(
                     f"schema id {schema_id} is {full}, which is not a hub record", topic, partition, offset
                 )
-            known = _Reader(name, -1, fastavro.parse_schema(writer_json), self._writers[name].parsed)
+            known = _Reader(name, 0, fastavro.parse_schema(writer_json), self._writers[name].parsed)
         self._by_schema_id[schema_id] = known
         return known
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from io import BytesIO
 
 import fastavro
 import pytest
@@ -45,8 +46,6 @@ def test_single_object_framing() -> None:
     assert data[:2] == b"\xc3\x01"
     assert data[2:10] == schema_fingerprint(E.schema_json("school.deletion_return"))
     # The body is plain Avro binary of the current schema.
-    from io import BytesIO
-
     assert fastavro.schemaless_reader(BytesIO(data[10:]), E.schema_for("school.deletion_return")) == event
 
 
@@ -162,3 +161,19 @@ def test_faust_codec_is_registered_and_round_trips() -> None:
     assert faust_codecs.loads(AVRO_CODEC_NAME, data) == event
     with pytest.raises(UndecodableMessage):
         faust_codecs.loads(AVRO_CODEC_NAME, b"garbage")
+
+
+def test_confluent_message_written_with_an_older_schema_is_resolved() -> None:
+    older = E.schema_json("school.deletion_return")
+    older["fields"] = [f for f in older["fields"] if f["name"] != "safeguarding_concern"]
+    event = example_event("school.deletion_return")
+    old_event = {k: v for k, v in event.items() if k != "safeguarding_concern"}
+    with running_registry() as (url, state):
+        schema_id = state.register("cmehub.SchoolDeletionReturn", json.dumps(older))
+        body = BytesIO()
+        fastavro.schemaless_writer(body, fastavro.parse_schema(older), old_event)
+        data = b"\x00" + schema_id.to_bytes(4, "big") + body.getvalue()
+        codec = Codec(SchemaRegistryClient(url))
+        assert codec.decode(data) == {**old_event, "safeguarding_concern": False}
+        with pytest.raises(UndecodableMessage, match=r"registry schema 00000001"):
+            codec.decode(data[:-3], topic="t", partition=0, offset=9)
