@@ -177,3 +177,16 @@ def test_confluent_message_written_with_an_older_schema_is_resolved() -> None:
         assert codec.decode(data) == {**old_event, "safeguarding_concern": False}
         with pytest.raises(UndecodableMessage, match=r"registry schema 00000001"):
             codec.decode(data[:-3], topic="t", partition=0, offset=9)
+
+
+def test_faust_serializer_pipeline_uses_the_codec() -> None:
+    import faust
+    from faust.exceptions import ValueDecodeError
+
+    app = faust.App("cmehub-codec-test", broker="memory://", store="memory://")
+    event = example_event("police.missing_episode")
+    data = app.serializers.dumps_value(None, event, serializer=AVRO_CODEC_NAME)
+    assert data[:2] == b"\xc3\x01"
+    assert app.serializers.loads_value(None, data, serializer=AVRO_CODEC_NAME) == event
+    with pytest.raises(ValueDecodeError, match="undecodable message"):
+        app.serializers.loads_value(None, b"\x01\x02", serializer=AVRO_CODEC_NAME)
