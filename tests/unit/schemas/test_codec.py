@@ -186,7 +186,7 @@ def test_faust_serializer_pipeline_uses_the_codec() -> None:
     app = faust.App("cmehub-codec-test", broker="memory://", store="memory://")
     event = example_event("police.missing_episode")
     data = app.serializers.dumps_value(None, event, serializer=AVRO_CODEC_NAME)
-    assert data[:2] == b"\xc3\x01"
+    assert data is not None and data[:2] == b"\xc3\x01"
     assert app.serializers.loads_value(None, data, serializer=AVRO_CODEC_NAME) == event
     with pytest.raises(ValueDecodeError, match="undecodable message"):
         app.serializers.loads_value(None, b"\x01\x02", serializer=AVRO_CODEC_NAME)
