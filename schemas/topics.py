@@ -149,3 +149,32 @@ def message_key(record: Mapping[str, Any]) -> bytes | None:
     """The Kafka key of a record: its responsible authority's code (None when not known)."""
     la = record.get("responsible_la")
     return la.encode("ascii") if isinstance(la, str) and la else None
+
+
+def failure_headers(
+    topic: str, partition: int, offset: int, error: str, attempts: int, not_before: str | None = None
+) -> list[tuple[str, bytes]]:
+    """Kafka headers for a retry or dead-letter copy of a message (``error`` must hold no personal data)."""
+    headers = [
+        (HEADER_ORIGINAL_TOPIC, topic.encode()),
+        (HEADER_ORIGINAL_PARTITION, str(partition).encode()),
+        (HEADER_ORIGINAL_OFFSET, str(offset).encode()),
+        (HEADER_ATTEMPTS, str(attempts).encode()),
+        (HEADER_ERROR, error.encode("utf-8", "replace")[:2000]),
+    ]
+    if not_before is not None:
+        headers.append((HEADER_NOT_BEFORE, not_before.encode()))
+    return headers
+
+
+def read_failure_headers(headers: list[tuple[str, bytes]] | None) -> dict[str, str]:
+    """The hub's failure headers of a message as text, by name (others are ignored)."""
+    ours = {
+        HEADER_ORIGINAL_TOPIC,
+        HEADER_ORIGINAL_PARTITION,
+        HEADER_ORIGINAL_OFFSET,
+        HEADER_ATTEMPTS,
+        HEADER_ERROR,
+        HEADER_NOT_BEFORE,
+    }
+    return {k: v.decode("utf-8", "replace") for k, v in headers or [] if k in ours}

@@ -73,3 +73,19 @@ def test_message_key_is_the_responsible_la() -> None:
     assert T.message_key(example_event("police.found")) == b"383"
     assert T.message_key(example_quarantine()) == b"383"
     assert T.message_key({**example_quarantine(), "responsible_la": None}) is None
+
+
+def test_failure_headers_round_trip() -> None:
+    headers = T.failure_headers(
+        "cme.notifications.school", 2, 41, "register unavailable", 3, not_before="2025-11-14T16:50:00+00:00"
+    )
+    assert all(isinstance(k, str) and isinstance(v, bytes) for k, v in headers)
+    assert T.read_failure_headers([*headers, ("other", b"x")]) == {
+        "cme-original-topic": "cme.notifications.school",
+        "cme-original-partition": "2",
+        "cme-original-offset": "41",
+        "cme-attempts": "3",
+        "cme-error": "register unavailable",
+        "cme-not-before": "2025-11-14T16:50:00+00:00",
+    }
+    assert T.read_failure_headers(None) == {}
