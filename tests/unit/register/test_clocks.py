@@ -126,6 +126,7 @@ def test_bad_calendars_say_what_to_fix(tmp_path: object) -> None:
             {"la_code": "1", "years": {"x": {"terms": [{"first_day": "2025-09-01", "last_day": "2025-08-01"}]}}}
         )
     with pytest.raises(CalendarError, match="is not a date"):
-        clocks.calendar_from_mapping({"la_code": "1", "years": {"x": {"terms": [{"first_day": "soon", "last_day": 1}]}}})
+        bad_date = {"terms": [{"first_day": "soon", "last_day": 1}]}
+        clocks.calendar_from_mapping({"la_code": "1", "years": {"x": bad_date}})
     with pytest.raises(CalendarError, match="no school calendar for LA 000"):
         clocks.load_calendar("000")

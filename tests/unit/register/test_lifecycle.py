@@ -22,6 +22,7 @@ D = dt.date
 S = CaseStatus
 K = TriggerKind
 POLICY = clocks.ClockPolicy()
+DAY = D(2025, 11, 3)
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def leeds() -> clocks.SchoolCalendar:
     return clocks.load_calendar("383")
 
 
-def t(kind: TriggerKind, on: dt.date = D(2025, 11, 3), **kw: object) -> Trigger:
+def t(kind: TriggerKind, on: dt.date = DAY, **kw: object) -> Trigger:
     return Trigger(kind, on, cause=f"event-{kind.value}", reason=f"because {kind.value}", **kw)  # type: ignore[arg-type]
 
 
@@ -87,7 +88,7 @@ def test_nothing_moves_a_closed_case_and_a_case_is_referred_once() -> None:
 
 
 # The whole table: every (state, trigger) either moves as documented or is refused with a reason.
-ALLOWED = {
+ALLOWED: dict[tuple[CaseStatus | None, TriggerKind], CaseStatus] = {
     (None, K.REFER): S.REFERRED,
     (S.REFERRED, K.START_ENQUIRIES): S.ENQUIRIES,
     **{(s, K.LOCATE_OTHER_LA): S.LOCATED_OTHER_LA

@@ -117,7 +117,8 @@ def test_departure_only_matters_for_a_child_on_roll() -> None:
 def test_enquiry_answer_from_another_authority_locates_the_child() -> None:
     fx = effects_of(b.enquiry_response(DAY, "e1", "ENQ-1", outcome="on_roll"), S.ENQUIRIES, None, "383")
     assert kinds(fx) == [K.LOCATE_OTHER_LA] and fx.enquiry is not None and fx.enquiry.answers
-    assert kinds(effects_of(b.enquiry_response(DAY, "e1", "ENQ-1", outcome="not_known"), S.ENQUIRIES, None, "383")) == []
+    unknown = b.enquiry_response(DAY, "e1", "ENQ-1", outcome="not_known")
+    assert kinds(effects_of(unknown, S.ENQUIRIES, None, "383")) == []
     out = effects_of(b.enquiry_out(DAY, "e0", "ENQ-1"), S.REFERRED, None, "383")
     assert kinds(out) == [K.START_ENQUIRIES] and out.enquiry is not None
     assert out.enquiry.id == fx.enquiry.id  # both ends of the exchange name the same enquiry

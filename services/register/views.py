@@ -1,0 +1,146 @@
+"""Read-side queries: a child's timeline (the case view) and the dashboard measures.
+
+Kept apart from the repository (which loads objects to change them): these only read, with a
+handful of indexed, set-based queries each, so they stay fast on a register of 100,000 children.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from services.register.measures import Measures, Period, pace_from_histogram
+from services.register.model import OPEN_STATUSES, Case, Child, Enquiry, Notification, TaskKind, TaskState
+from services.register.orm import CaseRow, ChildRow, RiskFlagRow, TaskRow
+from services.register.repository import RegisterRepository
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    on: dt.date
+    what: str
+    detail: str
+
+
+@dataclass
+class ChildTimeline:
+    """Everything the register holds on one child, in date order."""
+
+    child: Child
+    cases: list[Case]
+    notifications: list[Notification]
+    enquiries: list[Enquiry]
+    entries: list[TimelineEntry] = field(default_factory=list)
+
+
+class NotFoundInRegister(LookupError):
+    """No child or case has the id asked for."""
+
+
+def child_timeline(session: Session, child_or_case_id: str) -> ChildTimeline:
+    """The case view: the child (found by child id or case id), every episode, notification and enquiry."""
+    repo = RegisterRepository(session)
+    child = repo.get_child(child_or_case_id)
+    if child is None:
+        case = repo.get_case(child_or_case_id)
+        child = repo.get_child(case.child_id) if case else None
+    if child is None:
+        raise NotFoundInRegister(f"no child or case with id {child_or_case_id}")
+    cases = repo.cases_for_child(child.id)
+    notes = repo.notifications_for_child(child.id)
+    enquiries = repo.enquiries_for_child(child.id)
+    entries = [TimelineEntry(n.occurred_at.date(), f"notification {n.event_type}",
+                             f"from {n.source_kind}:{n.source_partner}") for n in notes]
+    for case in cases:
+        entries += [TimelineEntry(m.on, f"case {m.from_status or 'new'} → {m.to_status}", m.reason)
+                    for m in case.history]
+        for task in case.tasks:
+            state = f"{task.state}" + (f" on {task.closed_on}" if task.closed_on else "")
+            entries.append(TimelineEntry(task.opened_on, f"task {task.kind} due {task.due_on}", state))
+    entries += [TimelineEntry(e.opened_on, f"enquiry {e.direction} LA {e.other_la}", e.outcome or "awaiting answer")
+                for e in enquiries]
+    entries.sort(key=lambda e: e.on)
+    return ChildTimeline(child, cases, notes, enquiries, entries)
+
+
+def _days(session: Session, later: Any, earlier: Any) -> sa.ColumnElement[int]:
+    """Whole days between two date columns, in the backend's own arithmetic."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.cast(later - earlier, sa.Integer)
+    return sa.cast(sa.func.julianday(later) - sa.func.julianday(earlier), sa.Integer)
+
+
+def cme_on(day: dt.date) -> sa.ColumnElement[bool]:
+    """A case was CME on ``day``: referred by then and not yet out of CME."""
+    return sa.and_(CaseRow.referred_on <= day, sa.or_(CaseRow.cme_ended_on.is_(None), CaseRow.cme_ended_on > day))
+
+
+def cme_during(period: Period) -> sa.ColumnElement[bool]:
+    """A case was CME at any point in ``period``."""
+    return sa.and_(
+        CaseRow.referred_on <= period.end,
+        sa.or_(CaseRow.cme_ended_on.is_(None), CaseRow.cme_ended_on >= period.start),
+    )
+
+
+def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | None = None) -> Measures:
+    """The checklist's measures as of ``as_of``, with period counts over ``period``."""
+    m = Measures(as_of=as_of, period=period)
+    scope = [CaseRow.child_id.in_(sa.select(ChildRow.id).where(ChildRow.la_code == la_code))] if la_code else []
+
+    def grouped(column: Any, *where: sa.ColumnElement[bool]) -> dict[str, int]:
+        q = sa.select(column, sa.func.count()).where(*where, *scope).group_by(column)
+        return {str(k): int(n) for k, n in session.execute(q)}
+
+    now = cme_on(as_of)
+    m.by_status = grouped(CaseRow.status, CaseRow.status.in_([s.value for s in OPEN_STATUSES]))
+    m.by_reason = grouped(CaseRow.dfe_reason, now)
+    m.cme_now = sum(m.by_reason.values())
+    m.by_risk = {
+        str(k): int(n)
+        for k, n in session.execute(
+            sa.select(RiskFlagRow.flag, sa.func.count())
+            .join(CaseRow, CaseRow.id == RiskFlagRow.case_id)
+            .where(now, *scope)
+            .group_by(RiskFlagRow.flag)
+        )
+    }
+    period_row = session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end)),
+            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end), CaseRow.new_to_area),
+            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end), CaseRow.new_to_country),
+        ).where(cme_during(period), *scope)
+    ).one()
+    m.cme_any_point, m.referred_in_period, m.new_to_area, m.new_to_country = (int(v) for v in period_row)
+    m.whereabouts_unknown = int(
+        session.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(now, ~CaseRow.whereabouts_known, *scope))
+        or 0
+    )
+    overdue = (
+        sa.select(TaskRow.kind, sa.func.count())
+        .where(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of)
+        .group_by(TaskRow.kind)
+    )
+    if la_code:
+        overdue = overdue.join(CaseRow, CaseRow.id == TaskRow.case_id).where(*scope)
+    by_kind = {str(k): int(n) for k, n in session.execute(overdue)}
+    m.overdue_tasks = sum(by_kind.values())
+    m.overdue_follow_ups = by_kind.get(TaskKind.FOLLOW_UP.value, 0)
+    m.closures_by_reason = grouped(CaseRow.closure_reason, CaseRow.closed_on.between(period.start, period.end))
+    days = _days(session, CaseRow.provision_on, CaseRow.referred_on)
+    histogram = {
+        int(d): int(n)
+        for d, n in session.execute(
+            sa.select(days, sa.func.count())
+            .where(CaseRow.provision_on.between(period.start, period.end), *scope)
+            .group_by(days)
+        )
+    }
+    m.pace = pace_from_histogram(histogram)
+    return m
