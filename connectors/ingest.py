@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -12,15 +13,14 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
-import structlog
-
 from connectors.common.parsing import ParseContext, whole_file
 from connectors.common.problems import Problem
 from connectors.common.quarantine import ParseResult
 from connectors.formats import _KIND, parse_input
 from connectors.health.mns import PatientFetcher
 
-log = structlog.get_logger("cmehub.ingest")
+# Standard logging (stderr when configured): stdout belongs to --dry-run's events. Ids and counts only.
+log = logging.getLogger("cmehub.ingest")
 
 EXIT_OK, EXIT_WARNED, EXIT_QUARANTINED, EXIT_UNDELIVERED = 0, 1, 2, 3
 
@@ -136,7 +136,7 @@ def parse_file(
     try:
         return parse_input(data, file_name, family, ctx, fetch)
     except Exception as exc:
-        log.error("connector_fault", file=file_name, family=family, error=type(exc).__name__)
+        log.error("connector fault family=%s error=%s", family, type(exc).__name__)
         problem = Problem("connector_fault", f"{file_name}: the connector failed on this input ({type(exc).__name__})")
         return whole_file("unknown", file_name, data, f"{family}-unknown", _KIND[family], problem, ctx.default_la)
 
@@ -177,12 +177,12 @@ def ingest(
             summary.delivery_error = f"{exc} (stopped at {path.name}; files before it were delivered)"
             break
         log.info(
-            "ingested",
-            family=family,
-            format=result.format,
-            records=result.records,
-            events=len(result.events),
-            quarantined=len(result.quarantined),
+            "ingested family=%s format=%s records=%d events=%d quarantined=%d",
+            family,
+            result.format,
+            result.records,
+            len(result.events),
+            len(result.quarantined),
         )
     return summary
 

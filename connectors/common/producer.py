@@ -34,6 +34,7 @@ class EventProducer:
         codec: Codec | None = None,
         topic_prefix: str = "",
         connect_attempts: int = 3,
+        connect_timeout_s: float = 5.0,
         delivery_timeout_s: float = 30.0,
         client_id: str = "cmehub-ingest",
         linger_ms: int = 5,
@@ -60,7 +61,7 @@ class EventProducer:
                         request_timeout_ms=int(min(delivery_timeout_s, 30) * 1000),
                         delivery_timeout_ms=int(delivery_timeout_s * 1000) + 1000,
                         max_block_ms=int(delivery_timeout_s * 1000),
-                        bootstrap_timeout_ms=int(min(delivery_timeout_s, 10) * 1000),
+                        bootstrap_timeout_ms=int(connect_timeout_s * 1000),
                     )
         except RetryError as exc:
             cause = exc.last_attempt.exception()

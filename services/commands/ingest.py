@@ -31,6 +31,7 @@ BootstrapOpt = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (
 LaOpt = typer.Option(None, "--la", help="3-digit code of the authority for inputs that name none (default: settings).")
 WatchOpt = typer.Option(False, "--watch", help="Keep watching the folder and ingest new files as they arrive.")
 IntervalOpt = typer.Option(2.0, "--interval", help="Seconds between folder polls with --watch.")
+ConnectTimeoutOpt = typer.Option(5.0, "--connect-timeout", help="Seconds to wait for Kafka per connection attempt.")
 TopicPrefixOpt = typer.Option("", "--topic-prefix", help="Prefix for topic names (tests and staging).", hidden=True)
 PdsOpt = typer.Option(
     None,
@@ -55,6 +56,7 @@ def _run(
     interval: float,
     topic_prefix: str,
     pds_url: str | None,
+    connect_timeout: float,
 ) -> None:
     settings = get_settings()
     la_code = la or settings.la_code
@@ -66,7 +68,7 @@ def _run(
     else:
         servers = bootstrap or settings.bootstrap_servers
         try:
-            producer = EventProducer(servers, topic_prefix=topic_prefix)
+            producer = EventProducer(servers, topic_prefix=topic_prefix, connect_timeout_s=connect_timeout)
         except DeliveryError as exc:
             print(f"cmehub ingest: {exc}", file=sys.stderr)
             raise typer.Exit(EXIT_UNDELIVERED) from exc
@@ -110,8 +112,9 @@ def _command(family: str) -> None:
         interval: float = IntervalOpt,
         topic_prefix: str = TopicPrefixOpt,
         pds_url: str | None = PdsOpt,
+        connect_timeout: float = ConnectTimeoutOpt,
     ) -> None:
-        _run(family, paths, dry_run, bootstrap, la, watch_folder, interval, topic_prefix, pds_url)
+        _run(family, paths, dry_run, bootstrap, la, watch_folder, interval, topic_prefix, pds_url, connect_timeout)
 
     command.__doc__ = f"Ingest {family} partner files (format detected from content)."
     app.command(family)(command)
