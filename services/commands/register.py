@@ -80,8 +80,8 @@ def show_command(
     for ident in child.identities:
         console.print(f"  identity  {ident.given_name or '?'} {ident.surname or '?'}  born {ident.date_of_birth or '?'}"
                       f"  sex {ident.sex}  (recorded {ident.recorded_on})")
-    for ident in sorted(child.identifiers, key=lambda i: i.scheme.value):
-        console.print(f"  {ident.scheme.value:<10}{ident.value}")
+    for number in sorted(child.identifiers, key=lambda i: i.scheme.value):
+        console.print(f"  {number.scheme.value:<10}{number.value}")
     for addr in child.addresses:
         until = f" to {addr.valid_to}" if addr.valid_to else ""
         console.print(f"  address   {', '.join(addr.lines)} {addr.postcode or ''} ({addr.kind}{until})")
