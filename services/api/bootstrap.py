@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.audit import AuditLog
 from services.api.clients import ClientRegistry
+from services.api.enquiries import WhereaboutsService
 from services.api.limits import RateLimiter
+from services.api.linkage import RegisterIndex
 from services.api.metrics import ApiMetrics
 from services.api.notifications import NotificationIntake
 from services.api.security import KeyRing, TokenService
 from services.register.database import make_engine, session_factory
+from services.register.unit_of_work import UnitOfWorkFactory
 from services.settings import Settings
 
 
@@ -31,10 +34,12 @@ class HubServices:
     limiter: RateLimiter
     metrics: ApiMetrics
     notifications: NotificationIntake
+    index: RegisterIndex
+    enquiries: WhereaboutsService
     extras: dict[str, Any] = field(default_factory=dict)
 
     def components(self) -> dict[str, Any]:
-        return {"kafka": self.notifications, **self.extras}
+        return {"kafka": self.notifications, "enquiry_index": self.index, **self.extras}
 
     async def start(self) -> None:
         """Start background work (the enquiry index, producers) once the app starts serving."""
@@ -79,14 +84,23 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         engine = make_engine(settings.register_url) if sqlite else make_engine(
             settings.register_url, pool_size=10, max_overflow=20)
     sessions = session_factory(engine)
+    audit = AuditLog(sessions)
+    index = RegisterIndex(sessions)
+    enquiries = WhereaboutsService(sessions, UnitOfWorkFactory(engine), index, audit, settings.la_code,
+                                   settings.la_name, settings.api_contact_point, settings.api_review_days)
+    metrics = ApiMetrics()
+    metrics.index_size.set_function(lambda: len(index))
+    metrics.index_refresh.set_function(lambda: index.refreshed_at)
     return HubServices(
         settings=settings,
         engine=engine,
         sessions=sessions,
         clients=ClientRegistry(sessions),
-        audit=AuditLog(sessions),
+        audit=audit,
         tokens=TokenService(key_ring(settings), issuer_for(settings), settings.api_token_ttl_s),
         limiter=RateLimiter(),
-        metrics=ApiMetrics(),
+        metrics=metrics,
         notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code),
+        index=index,
+        enquiries=enquiries,
     )

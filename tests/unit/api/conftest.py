@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from services.api.app import create_app
+from services.register.database import migrate as migrate_register
 from services.settings import Settings
 
 TokenFor = Callable[..., dict[str, str]]
@@ -18,8 +19,10 @@ TokenFor = Callable[..., dict[str, str]]
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     # An unreachable broker: the unit tests never need Kafka.
-    return Settings(state_dir=tmp_path / "state", database_url=f"sqlite:///{tmp_path / 'register.sqlite3'}",
-                    kafka_bootstrap="127.0.0.1:9", la_code="383")
+    url = f"sqlite:///{tmp_path / 'register.sqlite3'}"
+    migrate_register(url)
+    return Settings(state_dir=tmp_path / "state", database_url=url, kafka_bootstrap="127.0.0.1:9", la_code="383",
+                    la_name="Leeds")
 
 
 @pytest.fixture
@@ -50,3 +53,20 @@ def token_for(app: FastAPI, client: TestClient) -> TokenFor:
         return {"Authorization": f"Bearer {get_token(client, info.client_id, secret)}"}
 
     return make
+
+
+
+def valid_upn(body: str) -> str:
+    """A valid UPN from its 12 characters after the check letter, e.g. ``383120000100``."""
+    from connectors.common.identifiers import upn_check_letter
+
+    return upn_check_letter(body) + body
+
+
+def valid_nhs(first_nine: str) -> str:
+    """A valid NHS number from its first nine digits (pick nine whose check digit is not 10)."""
+    from connectors.common.identifiers import nhs_number_check_digit
+
+    check = nhs_number_check_digit(first_nine)
+    assert check is not None, f"{first_nine} has no valid check digit"
+    return f"{first_nine}{check}"
