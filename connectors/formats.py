@@ -21,7 +21,8 @@ from connectors.schools.ctf import parse_ctf
 from connectors.schools.returns import parse_returns
 
 FAMILIES = ("schools", "health", "police", "border")
-_KIND = {"schools": "school", "health": "health", "police": "police", "border": "border"}
+AUTO = "auto"  # any family: told from the content too
+_KIND = {"schools": "school", "health": "health", "police": "police", "border": "border", AUTO: "hub"}
 _RETURN_COLUMNS = re.compile(rb"(laestab|ground|deleted_on|admission_date|first_absence_date|return_type)", re.I)
 
 
@@ -119,10 +120,13 @@ def parse_input(
 ) -> ParseResult:
     """Detect the format of one input and parse it; inputs of another family or none are quarantined."""
     kind = _KIND[family]
-    name = detect(data, family)
+    name = detect(data, None if family == AUTO else family)
+    if name is not None and family == AUTO:
+        family, kind = FORMATS[name].family, _KIND[FORMATS[name].family]
     if name is None:
         what = "a Wonde students page (a roll extract, not a notification)" if _is_wonde(data) else "content"
-        problem = Problem("unknown_format", f"{file_name}: {what} is not a {family} format the hub reads")
+        which = "a partner" if family == AUTO else f"a {family}"
+        problem = Problem("unknown_format", f"{file_name}: {what} is not {which} format the hub reads")
         return whole_file("unknown", file_name, data, f"{family}-unknown", kind, problem, ctx.default_la)
     fmt = FORMATS[name]
     if fmt.family != family:

@@ -146,7 +146,10 @@ def deliver(result: ParseResult, sink: Sink, ctx: ParseContext) -> int:
     for event in result.events:
         sink.send_event(event)
     for q in result.quarantined:
-        sink.send_quarantine(q.to_record(ctx.received_at))
+        record = q.to_record(ctx.received_at)
+        # The hub that received an input it cannot attribute is the one that must deal with it.
+        record["responsible_la"] = record["responsible_la"] or ctx.default_la
+        sink.send_quarantine(record)
     return sink.flush()
 
 

@@ -116,9 +116,13 @@ def _command(family: str) -> None:
     ) -> None:
         _run(family, paths, dry_run, bootstrap, la, watch_folder, interval, topic_prefix, pds_url, connect_timeout)
 
-    command.__doc__ = f"Ingest {family} partner files (format detected from content)."
+    command.__doc__ = (
+        "Ingest partner files of any family (family and format detected from content)."
+        if family == "auto"
+        else f"Ingest {family} partner files (format detected from content)."
+    )
     app.command(family)(command)
 
 
-for _family in ("schools", "health", "police", "border"):
+for _family in ("schools", "health", "police", "border", "auto"):
     _command(_family)
