@@ -1,5 +1,209 @@
-"""`cmehub simulate`."""
+"""`cmehub simulate`: a synthetic authority and its neighbour, their partner traffic and its ground truth.
+
+``cmehub simulate --seed 1 --out DIR`` writes a term of partner files (CTF, returns, FHIR, NEMS,
+police JSON, PAXLST) beside the truth; ``stats`` prints the population's statistics against their
+targets; ``stream DIR`` feeds the files through the connectors into Kafka in accelerated time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-app = typer.Typer(help="simulate", no_args_is_help=True)
+from services.simulation.config import ScenarioConfig
+from services.simulation.stats import PopulationStats
+
+app = typer.Typer(
+    help="Simulate a living authority and its neighbour: partner files in their real formats, with ground truth.",
+    no_args_is_help=True,
+    invoke_without_command=True,
+)
+console = Console(stderr=True)
+
+SeedOpt = typer.Option(1, "--seed", help="Random seed: the same seed writes byte-identical output.")
+ChildrenOpt = typer.Option(51_000, "--children", help="School-age children in the home authority (average: 51,000).")
+NeighbourOpt = typer.Option(None, "--neighbour-children", help="Children in the neighbour (default 60% of --children).")
+StartOpt = typer.Option("2025-09-01", "--start", help="First day of the period (YYYY-MM-DD).")
+EndOpt = typer.Option("2025-12-19", "--end", help="Last day of the period (YYYY-MM-DD).")
+HomeOpt = typer.Option("383", "--home-la", help="3-digit code of the home authority.")
+NeighbourLaOpt = typer.Option("384", "--neighbour-la", help="3-digit code of the neighbouring authority.")
+OutOpt = typer.Option(None, "--out", help="Folder to write the scenario to.")
+StatsFolderArg = typer.Argument(None, help="A written scenario (reads its truth/stats.json).")
+StreamFolderArg = typer.Argument(..., help="A scenario written by `cmehub simulate --out`.", exists=True)
+MinutesOpt = typer.Option(3.0, "--minutes", help="Squeeze the whole period into this many minutes.")
+RateOpt = typer.Option(None, "--rate", help="Send R files a second instead (load tests); 0: no pause.")
+BootstrapOpt = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default: settings).")
+WallClockOpt = typer.Option(False, "--wall-clock", help="Stamp received_at now, not the simulated time.")
+TopicPrefixOpt = typer.Option("", "--topic-prefix", hidden=True)
+JsonOpt = typer.Option(False, "--json", help="Print the statistics as JSON on stdout.")
+
+
+def _config(
+    seed: int, children: int, neighbour: int | None, start: str, end: str, home: str, other: str
+) -> ScenarioConfig:
+    try:
+        return ScenarioConfig(
+            seed=seed, children=children, neighbour_children=neighbour, start=date.fromisoformat(start),
+            end=date.fromisoformat(end), home_la=home, neighbour_la=other,
+        )
+    except ValueError as exc:  # ScenarioError and bad ISO dates alike
+        console.print(f"[red]cmehub simulate: {exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+def _stats_table(stats: list[PopulationStats]) -> Table:
+    table = Table(title="Simulated population against its targets")
+    table.add_column("LA")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    table.add_column("target", justify="right")
+    table.add_column("ok")
+    for s in stats:
+        for f in s.figures:
+            table.add_row(s.la, f.name, f"{f.value:.4f}", f"{f.target:.4f}", "yes" if f.within else "[red]no[/red]")
+        table.add_row(s.la, "children on census day", str(s.children_census_day), "", "")
+        table.add_row(s.la, "CME on census day", str(s.cme_census_day), "", "")
+        table.add_row(s.la, "CME episodes started in the period", f"{s.episodes_in_period} in {s.period_days} days", "",
+                      "")
+        table.add_row(s.la, "scaled to an average authority", f"{s.scaled_census_day:.0f} on census day, "
+                      f"{s.scaled_episodes_per_year:.0f} episodes a year", "250 / 900-1,000", "")
+    return table
+
+
+@app.callback()
+def generate(
+    ctx: typer.Context,
+    seed: int = SeedOpt,
+    out: Path | None = OutOpt,
+    children: int = ChildrenOpt,
+    neighbour_children: int | None = NeighbourOpt,
+    start: str = StartOpt,
+    end: str = EndOpt,
+    home_la: str = HomeOpt,
+    neighbour_la: str = NeighbourLaOpt,
+) -> None:
+    """Write the default scenario (an authority and its neighbour, one autumn term) to --out."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        console.print("[red]cmehub simulate: give --out DIR (the folder to write the scenario to)[/red]")
+        raise typer.Exit(2)
+    from services.simulation.scenario import simulate, write_scenario
+
+    config = _config(seed, children, neighbour_children, start, end, home_la, neighbour_la)
+    began = time.monotonic()
+    with console.status("simulating the population and its term"):
+        scenario = simulate(config)
+    simulated = time.monotonic() - began
+    with console.status(f"writing {len(scenario.files)} partner files and the ground truth"):
+        counts = write_scenario(scenario, out)
+    console.print(_stats_table([scenario.stats(la) for la in config.size_of]))
+    console.print(
+        f"wrote {counts['files']} partner files ({counts['records']} records) for {counts['children']} children and "
+        f"{counts['episodes']} CME episodes to {out} in {time.monotonic() - began:.1f} s "
+        f"(simulation {simulated:.1f} s)"
+    )
+
+
+@app.command("stats")
+def stats_command(
+    folder: Path | None = StatsFolderArg,
+    seed: int = SeedOpt,
+    children: int = ChildrenOpt,
+    neighbour_children: int | None = NeighbourOpt,
+    start: str = StartOpt,
+    end: str = EndOpt,
+    home_la: str = HomeOpt,
+    neighbour_la: str = NeighbourLaOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Print the population statistics (CME rate, episodes a year, share new to area, twins) against targets."""
+    if folder is not None:
+        path = folder / "truth" / "stats.json"
+        if not path.is_file():
+            console.print(f"[red]cmehub simulate stats: {path} not found; write a scenario with --out first[/red]")
+            raise typer.Exit(2)
+        sys.stdout.write(path.read_text(encoding="utf-8"))
+        return
+    from services.simulation.scenario import simulate, stats_as_json
+
+    config = _config(seed, children, neighbour_children, start, end, home_la, neighbour_la)
+    scenario = simulate(config)
+    stats = [scenario.stats(la) for la in config.size_of]
+    if as_json:
+        sys.stdout.write(json.dumps({s.la: stats_as_json(s) for s in stats}, indent=1) + "\n")
+    else:
+        Console().print(_stats_table(stats))
+    if not all(s.all_within for s in stats):
+        raise typer.Exit(1)
+
+
+@app.command("stream")
+def stream_command(
+    folder: Path = StreamFolderArg,
+    minutes: float = MinutesOpt,
+    rate: float | None = RateOpt,
+    bootstrap: str | None = BootstrapOpt,
+    wall_clock: bool = WallClockOpt,
+    topic_prefix: str = TopicPrefixOpt,
+) -> None:
+    """Feed the scenario's files through the connectors into Kafka, in accelerated time."""
+    from connectors.common.producer import DeliveryError, EventProducer
+    from services.settings import get_settings
+    from services.simulation.stream import Delivery, ScenarioNotFound, StreamSummary, read_manifest, stream
+
+    try:
+        deliveries = read_manifest(folder)
+    except ScenarioNotFound as exc:
+        console.print(f"[red]cmehub simulate stream: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    servers = bootstrap or get_settings().bootstrap_servers
+    try:
+        producer = EventProducer(servers, topic_prefix=topic_prefix)
+    except DeliveryError as exc:
+        console.print(f"[red]cmehub simulate stream: {exc}[/red]")
+        raise typer.Exit(3) from exc
+    totals: dict[str, int] = {}
+    for d in deliveries:
+        totals[d.partner] = totals.get(d.partner, 0) + 1
+    progress = Progress(
+        TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[note]}"), console=console,
+    )
+    with progress, producer:
+        overall = progress.add_task("all files", total=len(deliveries), note="")
+        tasks = {p: progress.add_task(p, total=n, note="") for p, n in sorted(totals.items())}
+
+        def advance(delivery: Delivery, summary: StreamSummary) -> None:
+            progress.advance(tasks[delivery.partner])
+            progress.update(overall, advance=1, note=f"{delivery.delivered_at:%d %b %Y} · {summary.events} events, "
+                                                     f"{summary.quarantined} quarantined")
+
+        try:
+            summary = stream(folder, producer, minutes=minutes, rate=rate if rate is None else (rate or 1e9),
+                             wall_clock=wall_clock, on_file=advance)
+        except DeliveryError as exc:
+            console.print(f"[red]cmehub simulate stream: {exc}[/red]")
+            raise typer.Exit(3) from exc
+    _print_summary(summary)
+    if summary.mismatched:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: Any) -> None:
+    console.print(
+        f"sent {summary.files} files in {summary.elapsed_s:.1f} s: {summary.events} events, {summary.quarantined} "
+        f"quarantined, {summary.out_of_scope} out of scope (adults); {summary.confirmed} records confirmed by Kafka"
+    )
+    if summary.mismatched:
+        console.print(f"[red]{len(summary.mismatched)} files differed from the ground truth, e.g. "
+                      f"{', '.join(summary.mismatched[:3])}[/red]")

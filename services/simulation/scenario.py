@@ -253,7 +253,8 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
     )
     blobs.update(_link_files(world, files))
     stats = {la: scenario.stats(la) for la in config.size_of}
-    blobs["truth/stats.json"] = (json.dumps({la: _stats_json(s) for la, s in stats.items()}, indent=1) + "\n").encode()
+    stats_doc = {la: stats_as_json(s) for la, s in stats.items()}
+    blobs["truth/stats.json"] = (json.dumps(stats_doc, indent=1) + "\n").encode()
     blobs["scenario.json"] = (json.dumps({
         "seed": config.seed, "home_la": config.home_la, "neighbour_la": config.neighbour_la,
         "children": config.size_of, "start": _iso(config.start), "end": _iso(config.end),
@@ -333,7 +334,7 @@ def _source_ref(f: PartnerFile, r: Record) -> str:
     return f"{f.format}:{Path(f.path).name}#{r.position}"
 
 
-def _stats_json(s: PopulationStats) -> dict[str, Any]:
+def stats_as_json(s: PopulationStats) -> dict[str, Any]:
     return {
         "children_census_day": s.children_census_day, "cme_census_day": s.cme_census_day,
         "episodes_in_period": s.episodes_in_period, "period_days": s.period_days,

@@ -204,8 +204,9 @@ class Traffic:
                 notices.append(notice)
                 records.append(Record(f"notification {n}", s.kind, s.child.id, s.la, person, tags, expected))
             sent = _at(day + timedelta(days=1), 7, self.rng.randint(0, 59))
-            self.files.append(PartnerFile(f"police/{code}_{day:%Y%m%d}.json", "police", "police", batch[0].la, sent,
-                                          pol.police_file(notices), records))
+            path = f"police/{code}_{day:%Y%m%d}.json"
+            self.files.append(PartnerFile(path, "police", "police-json", batch[0].la, sent, pol.police_file(notices),
+                                          records))
 
     # border ---------------------------------------------------------------------------------
     def border(self, signals: list[Signal]) -> None:

@@ -28,7 +28,7 @@ class PartnerFile:
 
     path: str
     partner: str  # school, health, police, border
-    format: str  # ctf, returns-csv, returns-json, fhir, nems, police, paxlst
+    format: str  # ctf, returns-csv, returns-json, fhir, nems, police-json, paxlst (connectors.formats names)
     la: str
     delivered_at: datetime
     data: bytes
