@@ -101,6 +101,9 @@ def train_command(
     config: ConfigOption = None,
     u_pairs: Annotated[int, typer.Option("--u-pairs", help="random register pairs for u")] = 100_000,
     seed: Annotated[int, typer.Option(help="random seed for the u sample")] = 0,
+    method: Annotated[
+        str, typer.Option(help="how m is estimated: 'anchors' (identifier-linked pairs) or 'em'")
+    ] = "anchors",
 ) -> None:
     """Re-estimate m and u from the register (and optionally a records file) into a new configuration."""
     try:
@@ -110,11 +113,13 @@ def train_command(
         record_prepared = [linker.prepare(r) for r in read_records(records)] if records else None
     except (ConfigError, CsvFormatError, OSError) as exc:
         _fail(str(exc))
-    trained, report = train_config(base, register_prepared, record_prepared, u_pairs, seed)
+    try:
+        trained, report = train_config(base, register_prepared, record_prepared, u_pairs, seed, method)
+    except ValueError as exc:
+        _fail(str(exc))
     out.write_text(dump_config(trained), encoding="utf-8")
     typer.echo(
         f"trained on {report.register_records} register rows: u from {report.u_pairs} random pairs, "
-        f"EM on {report.em_pairs} blocked pairs in {report.em_iterations} iterations "
-        f"(match share {report.estimated_match_share:.4f}); {report.note} -> {out}",
+        f"{report.em_pairs} blocked pairs; {report.note} -> {out}",
         err=True,
     )

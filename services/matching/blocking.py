@@ -7,9 +7,7 @@ blocking decides recall more than scoring does: a typo or a move must not hide a
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
-
-import jellyfish
+from collections.abc import Callable
 
 from services.matching.config import BlockingRule, ConfigError, LinkageConfig
 from services.matching.features import Prepared
@@ -17,12 +15,8 @@ from services.matching.names import NameTables, default_tables
 from services.matching.records import PersonRecord
 
 
-def _metaphones(words: Iterable[str]) -> set[str]:
-    return {jellyfish.metaphone(w) for w in words if w}
-
-
 def _surname_sounds(p: Prepared) -> set[str]:
-    return _metaphones({p.surname_compact, *p.surname_tokens, *p.former_tokens}) - {""}
+    return set(p.surname_sounds)
 
 
 def _dob_unordered(p: Prepared) -> set[str]:

@@ -25,7 +25,8 @@ def _jw(x: str, y: str, cutoff: float) -> bool:
 
 
 def _swapped(a: Prepared, b: Prepared) -> bool:
-    return _jw(a.given_first, b.surname_compact, 0.9) and _jw(a.surname_compact, b.given_first, 0.9)
+    # Strict: a loose test here would let a sibling's similar name count as a swap.
+    return _jw(a.given_first, b.surname_compact, 0.95) and _jw(a.surname_compact, b.given_first, 0.95)
 
 
 def _given_levels() -> dict[str, Factory]:
@@ -63,10 +64,6 @@ def _days_apart(x: DateParts, y: DateParts) -> int | None:
         return None
 
 
-def _dob_text(x: DateParts) -> str:
-    return f"{x[0]:04d}{x[1]:02d}{x[2]:02d}"
-
-
 def _dob_levels() -> dict[str, Factory]:
     def within(lv: Level) -> Test:
         limit = _need_min(lv)
@@ -83,30 +80,19 @@ def _dob_levels() -> dict[str, Factory]:
             a.dob[0] == b.dob[0] and a.dob[1] == b.dob[2] and a.dob[2] == b.dob[1]  # type: ignore[index]
         ),
         "one_part_differs": lambda lv: lambda a, b: (
-            sum(p == q for p, q in zip(a.dob, b.dob, strict=True)) == 2  # type: ignore[arg-type]
+            (a.dob[0] == b.dob[0]) + (a.dob[1] == b.dob[1]) + (a.dob[2] == b.dob[2]) == 2  # type: ignore[index]
         ),
-        "edit_distance": lambda lv: _with_min(
-            lv, lambda a, b, t: OSA.distance(_dob_text(a.dob), _dob_text(b.dob)) <= t  # type: ignore[arg-type]
-        ),
+        "edit_distance": lambda lv: _with_min(lv, lambda a, b, t: OSA.distance(a.dob_text, b.dob_text) <= t),
         "within_days": within,
     }
 
 
 def _values(p: Prepared, field: str) -> frozenset[str]:
-    if field == "nhs_number":
-        value = p.nhs or p.nhs_invalid
-        return frozenset((value,)) if value else frozenset()
-    if field == "upn":
-        return p.upns | p.upn_invalid
-    return frozenset((p.other_id,)) if p.other_id else frozenset()
+    return p.id_values[field]
 
 
 def _valid(p: Prepared, field: str) -> frozenset[str]:
-    if field == "nhs_number":
-        return frozenset((p.nhs,)) if p.nhs else frozenset()
-    if field == "upn":
-        return p.upns
-    return frozenset()
+    return p.id_valid[field]
 
 
 def _identifier_levels(field: str) -> dict[str, Factory]:
@@ -132,7 +118,7 @@ def _identifier_levels(field: str) -> dict[str, Factory]:
 def _postcode_levels() -> dict[str, Factory]:
     return {
         "exact_current": lambda lv: lambda a, b: bool(a.postcode) and a.postcode == b.postcode,
-        "exact_any": lambda lv: lambda a, b: not set(a.postcodes).isdisjoint(b.postcodes),
+        "exact_any": lambda lv: lambda a, b: not a.postcode_set.isdisjoint(b.postcode_set),
         "typo": lambda lv: lambda a, b: bool(a.postcode and b.postcode)
         and OSA.distance(a.postcode, b.postcode) <= (lv.min or 1),
         "sector": lambda lv: lambda a, b: bool(a.sectors & b.sectors),
@@ -141,6 +127,8 @@ def _postcode_levels() -> dict[str, Factory]:
 
 
 def _best(a: Prepared, b: Prepared, score: Callable[[str, str], float]) -> float:
+    if len(a.address_texts) == 1 and len(b.address_texts) == 1:
+        return score(a.address_texts[0], b.address_texts[0])
     return max((score(x, y) for x in a.address_texts for y in b.address_texts), default=0.0)
 
 
@@ -148,13 +136,39 @@ def _address_levels() -> dict[str, Factory]:
     return {
         "exact_current": lambda lv: lambda a, b: bool(a.current_address)
         and a.current_address == b.current_address,
-        "exact_any": lambda lv: lambda a, b: not set(a.address_texts).isdisjoint(b.address_texts),
+        "exact_any": lambda lv: lambda a, b: not a.address_set.isdisjoint(b.address_set),
         "jaro_winkler": lambda lv: _with_min(
             lv, lambda a, b, t: _best(a, b, JaroWinkler.normalized_similarity) >= t
         ),
         "token_set": lambda lv: _with_min(
             lv, lambda a, b, t: _best(a, b, lambda x, y: token_set_ratio(x, y) / 100) >= t
         ),
+    }
+
+
+def _home_levels() -> dict[str, Factory]:
+    # One comparison for where the child lives: postcode and address text move together, so
+    # scoring them separately would count one move twice.
+    def same_place(lv: Level) -> Test:
+        t = _need_min(lv)
+        return lambda a, b: bool(a.postcode and a.postcode == b.postcode and a.current_address
+                                 and b.current_address) and _jw(a.current_address, b.current_address, t)
+
+    def address_current(lv: Level) -> Test:
+        t = _need_min(lv)
+        return lambda a, b: bool(a.current_address and b.current_address) and _jw(
+            a.current_address, b.current_address, t)
+
+    postcode = _postcode_levels()
+    return {
+        "address_and_postcode": same_place,
+        "postcode_current": postcode["exact_current"],
+        "address_current": address_current,
+        "history": lambda lv: lambda a, b: not a.postcode_set.isdisjoint(b.postcode_set)
+        or not a.address_set.isdisjoint(b.address_set),
+        "postcode_typo": postcode["typo"],
+        "sector": postcode["sector"],
+        "district": postcode["district"],
     }
 
 
@@ -180,6 +194,7 @@ _NULL: dict[str, Test] = {
     "sex": lambda a, b: not (a.sex and b.sex),
     "postcode": lambda a, b: not (a.postcodes and b.postcodes),
     "address": lambda a, b: not (a.address_texts and b.address_texts),
+    "home": lambda a, b: not ((a.postcodes or a.address_texts) and (b.postcodes or b.address_texts)),
     "nhs_number": lambda a, b: not (_values(a, "nhs_number") and _values(b, "nhs_number")),
     "upn": lambda a, b: not (_values(a, "upn") and _values(b, "upn")),
     "other_id": lambda a, b: not (a.other_id and b.other_id),
@@ -192,6 +207,7 @@ _LEVELS: dict[str, Callable[[], dict[str, Factory]]] = {
     "sex": _sex_levels,
     "postcode": _postcode_levels,
     "address": _address_levels,
+    "home": _home_levels,
     "nhs_number": lambda: _identifier_levels("nhs_number"),
     "upn": lambda: _identifier_levels("upn"),
     "other_id": lambda: _identifier_levels("other_id"),

@@ -44,6 +44,11 @@ class Linker:
         self._given = self._index_of("given_name")
         self._dob = self._index_of("date_of_birth")
         self._sex = self._index_of("sex")
+        self._id_columns = [i for i, c in enumerate(self.config.comparisons) if c.kind in _IDENTIFIERS]
+        self._id_exact = [
+            frozenset(j for j, level in enumerate(c.levels) if level.kind == "exact_valid")
+            for c in self.config.comparisons
+        ]
 
     def _index_of(self, kind: str) -> int | None:
         for i, c in enumerate(self.config.comparisons):
@@ -71,29 +76,42 @@ class Linker:
         """The comparison vector of a pair: one level index per comparison (-1 = missing)."""
         return [c.classify(a, b) for c in self.comparisons]
 
+    def _weigh(self, a: Prepared, b: Prepared, index: BlockingIndex, prior_bits: float) -> tuple[float, list[int]]:
+        total = prior_bits
+        levels = []
+        for comparison in self.comparisons:
+            level = comparison.classify(a, b)
+            levels.append(level)
+            if level >= 0:
+                total += self._weight(comparison, level, b, index)
+        return total, levels
+
+    def _weight(self, comparison: CompiledComparison, level: int, b: Prepared, index: BlockingIndex) -> float:
+        if level in comparison.tf_levels and comparison.tf_field:
+            # Term frequency: agreeing on a common name is weaker evidence than on a rare one.
+            u = max(index.frequency(comparison.tf_field, getattr(b, comparison.tf_field)), self.config.tf_minimum_u)
+            return math.log2(comparison.spec.levels[level].m / u)
+        return comparison.weights[level]
+
     def score(self, a: Prepared, b: Prepared, index: BlockingIndex, prior_bits: float) -> CandidateScore:
         """Weigh the evidence that ``a`` (incoming) and ``b`` (register) are the same child."""
-        total = prior_bits
+        total, levels = self._weigh(a, b, index, prior_bits)
+        return self._explain(b, total, levels, index)
+
+    def _explain(self, b: Prepared, total: float, levels: list[int], index: BlockingIndex) -> CandidateScore:
         parts = []
         kinds_hit: list[str | None] = []
-        id_agree = id_conflict = False
+        id_agree = id_conflict = lifted = False
         cap: str | None = None
-        lifted = False
         for i, comparison in enumerate(self.comparisons):
-            level = comparison.classify(a, b)
+            level = levels[i]
             if level < 0:
                 kinds_hit.append(None)
                 parts.append(ComparisonWeight(comparison.name, "missing", 0.0))
                 continue
-            weight = comparison.weights[level]
-            if level in comparison.tf_levels and comparison.tf_field:
-                spec = comparison.spec.levels[level]
-                u = max(index.frequency(comparison.tf_field, getattr(b, comparison.tf_field)),
-                        self.config.tf_minimum_u)
-                weight = math.log2(spec.m / u)
-            total += weight
             kind = self._kinds[i][level]
             kinds_hit.append(kind)
+            weight = self._weight(comparison, level, b, index)
             parts.append(ComparisonWeight(comparison.name, comparison.labels[level], round(weight, 3)))
             if comparison.spec.kind in _IDENTIFIERS:
                 id_agree |= kind == "exact_valid"
@@ -126,7 +144,7 @@ class Linker:
         )
 
     def candidates(self, record: PersonRecord | Prepared, index: BlockingIndex) -> list[CandidateScore]:
-        """Every blocked candidate scored, best first."""
+        """Every blocked candidate scored and explained, best first."""
         a = record if isinstance(record, Prepared) else self.prepare(record)
         prior = self.prior_bits(index)
         scored = []
@@ -139,54 +157,68 @@ class Linker:
 
     def link(self, record: PersonRecord | Prepared, index: BlockingIndex) -> LinkDecision:
         """Decide whether ``record`` is a child already on the register, and which."""
-        record_id = record.id
-        scored = self.candidates(record, index)
-        return self.decide(record_id, scored)
+        a = record if isinstance(record, Prepared) else self.prepare(record)
+        prior = self.prior_bits(index)
+        weighed = []
+        for position in index.candidates(a):
+            b = index.records[position]
+            if b is not None:
+                total, levels = self._weigh(a, b, index, prior)
+                weighed.append((-round(total, 3), b.id, b, total, levels))
+        weighed.sort(key=lambda item: (item[0], item[1]))
+        # Explain only what the decision reads: the two best and any identifier agreement.
+        chosen = [
+            self._explain(b, total, levels, index)
+            for rank, (_, _, b, total, levels) in enumerate(weighed)
+            if rank < 2 or any(levels[i] in self._id_exact[i] for i in self._id_columns)
+        ]
+        return self.decide(a.id, chosen, len(weighed))
 
-    def decide(self, record_id: str, scored: list[CandidateScore]) -> LinkDecision:
+    def decide(self, record_id: str, scored: list[CandidateScore], count: int | None = None) -> LinkDecision:
         """Turn scored candidates (best first) into a decision with its reason."""
         t = self.config.thresholds
+        total = len(scored) if count is None else count
         if not scored:
             why = "no_match: no candidate shares a blocking key"
             return self._decision(record_id, "no_match", None, "none", why, 0)
         best = scored[0]
-        second = scored[1] if len(scored) > 1 else None
+        second = scored[1] if total > 1 else None
         by_id = [s for s in scored if s.identifier_agrees]
         if by_id:
             target = by_id[0]
             if len(by_id) > 1:
                 why = "review: several register entries share a valid identifier"
-                return self._decision(record_id, "review", target, "identifier", why, len(scored), second)
+                return self._decision(record_id, "review", target, "identifier", why, total, second)
             if target.identifier_conflicts:
                 why = "review: one valid identifier agrees and another conflicts"
             elif target.contradicts:
                 why = "review: valid identifier agrees but given name and birth date contradict it"
             else:
                 why = "match: valid identifier agrees"
-                return self._decision(record_id, "match", target, "identifier", why, len(scored), second)
-            return self._decision(record_id, "review", target, "identifier", why, len(scored), second)
+                return self._decision(record_id, "match", target, "identifier", why, total, second)
+            return self._decision(record_id, "review", target, "identifier", why, total, second)
         p = best.match_probability
         if p >= t.match:
             if best.identifier_conflicts:
                 return self._decision(record_id, "review", best, "probabilistic",
-                                      "review: a valid identifier conflicts", len(scored), second)
+                                      "review: a valid identifier conflicts", total, second)
             if best.cap_reason:
                 return self._decision(record_id, "review", best, "probabilistic",
                                       f"review: never auto-matched when {best.cap_reason} (twin or sibling?)",
-                                      len(scored), second)
+                                      total, second)
             if second is not None and second.match_probability >= t.review and (
                 best.match_weight - second.match_weight < t.min_gap_bits
             ):
                 gap = best.match_weight - second.match_weight
                 return self._decision(record_id, "review", best, "probabilistic",
                                       f"review: second-best candidate only {gap:.1f} bits behind",
-                                      len(scored), second)
-            return self._decision(record_id, "match", best, "probabilistic", "match", len(scored), second)
+                                      total, second)
+            return self._decision(record_id, "match", best, "probabilistic", "match", total, second)
         if p >= t.review:
             return self._decision(record_id, "review", best, "probabilistic",
-                                  "review: probability between thresholds", len(scored), second)
+                                  "review: probability between thresholds", total, second)
         return self._decision(record_id, "no_match", best, "probabilistic", "no_match: weak evidence",
-                              len(scored), second)
+                              total, second)
 
     def _decision(
         self,

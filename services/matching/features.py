@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 
 import jellyfish
 
@@ -72,14 +73,44 @@ def _phonetic(name: str) -> str:
     return jellyfish.metaphone(name) if name else ""
 
 
+@lru_cache(maxsize=65536)
+def _given_features(
+    given_name: str | None, middle_names: str | None, tables: NameTables
+) -> tuple[str, str, frozenset[str], frozenset[str], frozenset[int], str]:
+    # Names repeat a lot across a register: normalise each distinct spelling once.
+    words = normalise_name(given_name).split()
+    first = words[0] if words else ""
+    middles = frozenset(words[1:] + normalise_name(middle_names).split())
+    return (first, " ".join(words), middles, tables.variant_keys(first), tables.nickname_groups(first),
+            _phonetic(first))
+
+
+@lru_cache(maxsize=65536)
+def _surname_features(
+    surname_raw: str | None, tables: NameTables
+) -> tuple[str, str, frozenset[str], frozenset[str], str, frozenset[str]]:
+    surname = normalise_name(surname_raw)
+    compact_form = surname.replace(" ", "")
+    tokens = frozenset(surname.split())
+    sounds = frozenset(_phonetic(t) for t in {compact_form, *tokens} if t)
+    return (surname, compact_form, tokens, tables.variant_keys(compact_form), _phonetic(compact_form), sounds)
+
+
+@lru_cache(maxsize=65536)
+def _address(text: str | None) -> str:
+    return normalise_address(text)
+
+
 class Prepared:
     """A record's comparable features, computed once per record."""
 
     __slots__ = (
+        "address_set",
         "address_texts",
         "current_address",
         "districts",
         "dob",
+        "dob_text",
         "former_tokens",
         "given",
         "given_first",
@@ -87,17 +118,21 @@ class Prepared:
         "given_phonetic",
         "given_variants",
         "id",
+        "id_valid",
+        "id_values",
         "middles",
         "nhs",
         "nhs_invalid",
         "other_id",
         "postcode",
+        "postcode_set",
         "postcodes",
         "sectors",
         "sex",
         "surname",
         "surname_compact",
         "surname_phonetic",
+        "surname_sounds",
         "surname_tokens",
         "surname_variants",
         "upn_invalid",
@@ -107,27 +142,22 @@ class Prepared:
     def __init__(self, record: PersonRecord, tables: NameTables | None = None) -> None:
         tables = tables or default_tables()
         self.id = record.id
-        given_words = normalise_name(record.given_name).split()
-        self.given_first = given_words[0] if given_words else ""
-        self.given = " ".join(given_words)
-        self.middles = frozenset(given_words[1:] + normalise_name(record.middle_names).split())
-        self.given_variants = tables.variant_keys(self.given_first)
-        self.given_nick = tables.nickname_groups(self.given_first)
-        self.given_phonetic = _phonetic(self.given_first)
-        surname = normalise_name(record.surname)
-        self.surname = surname
-        self.surname_compact = surname.replace(" ", "")
-        self.surname_tokens = frozenset(surname.split())
+        (self.given_first, self.given, self.middles, self.given_variants, self.given_nick,
+         self.given_phonetic) = _given_features(record.given_name, record.middle_names, tables)
+        (self.surname, self.surname_compact, self.surname_tokens, self.surname_variants,
+         self.surname_phonetic, sounds) = _surname_features(record.surname, tables)
         self.former_tokens = frozenset(
             t for former in record.former_surnames for t in normalise_name(former).split()
         )
-        self.surname_variants = tables.variant_keys(self.surname_compact)
-        self.surname_phonetic = _phonetic(self.surname_compact)
+        if self.former_tokens:
+            sounds = sounds | {_phonetic(t) for t in self.former_tokens}
+        self.surname_sounds = sounds
         if record.date_of_birth is not None:
             dob = record.date_of_birth
             self.dob: DateParts | None = (dob.year, dob.month, dob.day)
         else:
             self.dob = date_parts(record.date_of_birth_text)
+        self.dob_text = f"{self.dob[0]:04d}{self.dob[1]:02d}{self.dob[2]:02d}" if self.dob else ""
         sex = (record.sex or "").strip().upper()[:1]
         self.sex = sex if sex in ("M", "F") else ""
         addresses = sorted(record.addresses, key=lambda a: not a.current)
@@ -138,9 +168,9 @@ class Prepared:
         uk = [p for p in self.postcodes if _UK_POSTCODE.match(p)]
         self.sectors = frozenset(p[:-2] for p in uk)
         self.districts = frozenset(p[:-3] for p in uk)
-        texts = [normalise_address(a.text) for a in addresses]
+        texts = [_address(a.text) for a in addresses]
         self.address_texts = tuple(t for t in texts if t)
-        current_texts = [normalise_address(a.text) for a in addresses if a.current and a.text]
+        current_texts = [_address(a.text) for a in addresses if a.current and a.text]
         self.current_address = current_texts[0] if current_texts else ""
         self.nhs = ""
         self.nhs_invalid = ""
@@ -148,6 +178,18 @@ class Prepared:
         self.upn_invalid: frozenset[str] = frozenset()
         self._identifiers(record)
         self.other_id = compact(record.other_id)
+        self.address_set = frozenset(self.address_texts)
+        self.postcode_set = frozenset(self.postcodes)
+        self.id_values = {
+            "nhs_number": frozenset(v for v in (self.nhs or self.nhs_invalid,) if v),
+            "upn": self.upns | self.upn_invalid,
+            "other_id": frozenset((self.other_id,)) if self.other_id else frozenset(),
+        }
+        self.id_valid = {
+            "nhs_number": frozenset((self.nhs,)) if self.nhs else frozenset(),
+            "upn": self.upns,
+            "other_id": frozenset(),
+        }
 
     def _identifiers(self, record: PersonRecord) -> None:
         nhs = compact(record.nhs_number)
