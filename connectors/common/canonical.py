@@ -10,11 +10,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from connectors.common import identifiers as ids
 from connectors.common.problems import Problem
 from schemas.events import LAWFUL_BASIS_CME, new_event_id, schema_version
+
+_schema_version = cache(schema_version)  # read once per event type, not once per record
 
 SEXES = frozenset({"M", "F", "U"})
 ADDRESS_KINDS = frozenset({"home", "previous", "temporary", "correspondence", "unknown"})
@@ -75,7 +78,7 @@ def clean(value: str | None) -> str | None:
     """Trimmed text, or None for missing or blank values."""
     if value is None:
         return None
-    text = re.sub(r"\s+", " ", str(value)).strip()
+    text = " ".join(str(value).split())
     return text or None
 
 
@@ -203,7 +206,7 @@ def make_event(
         "occurred_at": occurred_at,
         "received_at": received_at,
         "lawful_basis": lawful_basis,
-        "schema_version": schema_version(event_type),
+        "schema_version": _schema_version(event_type),
         "child": child,
     }
     event.update(fields)

@@ -36,9 +36,10 @@ def parse_xml(data: bytes, file_name: str) -> Element:
         ) from exc
     except (ValueError, UnicodeError) as exc:
         raise UnreadableInput("xml_unreadable", f"{file_name}: XML cannot be read ({exc})") from exc
-    for el in root.iter():
-        if isinstance(el.tag, str) and "}" in el.tag:
-            el.tag = el.tag.rsplit("}", 1)[1]
+    if b"xmlns" in data:  # only namespaced documents need their tags stripped
+        for el in root.iter():
+            if isinstance(el.tag, str) and "}" in el.tag:
+                el.tag = el.tag.rsplit("}", 1)[1]
     return root
 
 
@@ -55,6 +56,29 @@ def text(el: Element | None, path: str) -> str | None:
 
 def element_slices(data: bytes, tag: str) -> list[bytes]:
     """The original bytes of each ``<tag>…</tag>`` element, in document order (namespace prefix allowed)."""
+    fast = _plain_slices(data, tag.encode())
+    if fast is not None:
+        return fast
     t = re.escape(tag).encode()
     pattern = re.compile(rb"<(?:[\w.-]+:)?" + t + rb"(?:\s[^>]*)?(?:/>|>.*?</(?:[\w.-]+:)?" + t + rb"\s*>)", re.S)
     return [m.group(0) for m in pattern.finditer(data)]
+
+
+def _plain_slices(data: bytes, tag: bytes) -> list[bytes] | None:
+    """Unprefixed, unnested elements found by plain search (fast); None when the document needs the regex."""
+    opening, close = b"<" + tag, b"</" + tag + b">"
+    slices, pos = [], 0
+    while (start := data.find(opening, pos)) >= 0:
+        after = data[start + len(opening) : start + len(opening) + 1]
+        if after not in (b">", b" ", b"\t", b"\r", b"\n"):
+            pos = start + 1  # a longer name such as <PupilData>
+            continue
+        end = data.find(close, start)
+        if end < 0:
+            return None
+        end += len(close)
+        if data.find(opening + b">", start + 1, end) >= 0:
+            return None  # nested: leave it to the regex
+        slices.append(data[start:end])
+        pos = end
+    return slices
