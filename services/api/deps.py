@@ -6,10 +6,11 @@ inside a route: a route that names ``OfficerCaller`` cannot be reached without t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.bootstrap import HubServices
@@ -76,16 +77,30 @@ def authenticated(
     return Caller(client, claims)
 
 
-def require(scope: Scope) -> object:
+# Scopes that work this hub's own register: only clients of this authority may hold them.
+_HOME_ONLY = frozenset({Scope.OFFICER, Scope.OPERATOR, Scope.AUDITOR})
+
+
+def require(scope: Scope) -> Callable[..., Caller]:
     """A dependency admitting only callers whose client and token both carry ``scope``."""
 
     def check(caller: Annotated[Caller, Depends(authenticated)], hub: HubDep) -> Caller:
         if scope.value not in caller.client.scopes or scope.value not in caller.claims.scopes:
             hub.metrics.refusals.labels("forbidden").inc()
             raise HTTPException(403, detail=f"this endpoint needs the {scope.value} scope")
+        if scope in _HOME_ONLY and caller.home_la != hub.settings.la_code:
+            hub.metrics.refusals.labels("forbidden").inc()
+            raise HTTPException(403, detail=f"only clients of LA {hub.settings.la_code} may use {scope.value} "
+                                            "endpoints here")
         return caller
 
     return check
+
+
+def purpose_of(x_purpose: Annotated[str, Header(min_length=3, max_length=200, description=(
+        "why you read this personal data (recorded in the audit log), e.g. 'case work: home visit'"))]) -> str:
+    """The purpose every read of personal data must state."""
+    return x_purpose.strip()
 
 
 PartnerCaller = Annotated[Caller, Depends(require(Scope.PARTNER))]
@@ -94,3 +109,4 @@ OfficerCaller = Annotated[Caller, Depends(require(Scope.OFFICER))]
 OperatorCaller = Annotated[Caller, Depends(require(Scope.OPERATOR))]
 AuditorCaller = Annotated[Caller, Depends(require(Scope.AUDITOR))]
 AnyCaller = Annotated[Caller, Depends(authenticated)]
+PurposeDep = Annotated[str, Depends(purpose_of)]

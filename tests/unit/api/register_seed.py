@@ -15,6 +15,7 @@ from services.register.model import (
     IdentifierScheme,
     Identity,
     ReferralSource,
+    Transition,
     new_id,
 )
 from services.register.unit_of_work import UnitOfWork
@@ -54,11 +55,13 @@ def seed_register(url: str, upn: str, nhs: str) -> Seeded:
     with uow:
         for c in (amina, hidden, twin_a, twin_b, quiet):
             uow.register.add_child(c)
+        referred = Transition(None, CaseStatus.REFERRED, "refer", day, "seed", "deletion return")
+        enquiring = Transition(CaseStatus.REFERRED, CaseStatus.ENQUIRIES, "start_enquiries", day, "seed", "started")
         uow.register.add_case(Case(id=new_id(), child_id=amina.id, status=CaseStatus.ENQUIRIES,
                                    referral_source=ReferralSource.SCHOOL, referred_on=day,
-                                   date_last_seen=dt.date(2025, 10, 1)))
+                                   date_last_seen=dt.date(2025, 10, 1), history=[referred, enquiring]))
         uow.register.add_case(Case(id=new_id(), child_id=hidden.id, status=CaseStatus.REFERRED,
-                                   referral_source=ReferralSource.POLICE, referred_on=day))
+                                   referral_source=ReferralSource.POLICE, referred_on=day, history=[referred]))
         uow.commit()
     engine.dispose()
     return Seeded(amina.id, hidden.id, twin_a.id, twin_b.id, quiet.id)
