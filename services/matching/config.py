@@ -102,7 +102,7 @@ def config_from_dict(data: dict[str, Any]) -> LinkageConfig:
             lwhere = f"{where} level {j + 1}"
             m, u = float(_require(level, "m", lwhere)), float(_require(level, "u", lwhere))
             if not (0 < m <= 1 and 0 < u <= 1):
-                raise ConfigError(f"{lwhere}: m and u must be probabilities above 0, found m={m} u={u}")
+                raise ConfigError(f"{lwhere}: m and u must be probabilities in (0, 1], found m={m} u={u}")
             levels.append(
                 Level(
                     label=str(level.get("label", level.get("kind"))),
