@@ -50,8 +50,12 @@ def _progress(total: int, enabled: bool) -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(
-        TextColumn("linking"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        disable=not enabled, transient=False,
+        TextColumn("linking"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -79,8 +83,9 @@ def run_command(
         task = bar.add_task("link", total=len(record_rows))
         for decision in linker.link_all(record_rows, index):
             counts[decision.decision] += 1
-            rows.append((decision.record_id, decision.register_id or "",
-                         f"{decision.match_probability:.6f}", decision.decision))
+            rows.append(
+                (decision.record_id, decision.register_id or "", f"{decision.match_probability:.6f}", decision.decision)
+            )
             bar.advance(task)
     write_links(out, rows)
     elapsed = time.perf_counter() - started

@@ -39,9 +39,7 @@ KEY_PARTS: dict[str, Callable[[Prepared], set[str]]] = {
     "postcode": lambda p: set(p.postcodes),
     "sex": lambda p: {p.sex} if p.sex else set(),
     "name_pair": lambda p: (
-        {"|".join(sorted((p.given_phonetic, p.surname_phonetic)))}
-        if p.given_phonetic and p.surname_phonetic
-        else set()
+        {"|".join(sorted((p.given_phonetic, p.surname_phonetic)))} if p.given_phonetic and p.surname_phonetic else set()
     ),
 }
 

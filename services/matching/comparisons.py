@@ -46,13 +46,11 @@ def _surname_levels() -> dict[str, Factory]:
         "exact": lambda lv: lambda a, b: a.surname_compact == b.surname_compact,
         "variant": lambda lv: lambda a, b: bool(a.surname_variants & b.surname_variants),
         "hyphenated": lambda lv: lambda a, b: bool(a.surname_tokens & b.surname_tokens),
-        "former": lambda lv: lambda a, b: bool(
-            (a.surname_tokens & b.former_tokens) or (b.surname_tokens & a.former_tokens)
+        "former": lambda lv: (
+            lambda a, b: bool((a.surname_tokens & b.former_tokens) or (b.surname_tokens & a.former_tokens))
         ),
         "swapped": lambda lv: _swapped,
-        "jaro_winkler": lambda lv: _with_min(
-            lv, lambda a, b, t: _jw(a.surname_compact, b.surname_compact, t)
-        ),
+        "jaro_winkler": lambda lv: _with_min(lv, lambda a, b, t: _jw(a.surname_compact, b.surname_compact, t)),
         "phonetic": lambda lv: lambda a, b: a.surname_phonetic == b.surname_phonetic,
     }
 
@@ -76,11 +74,15 @@ def _dob_levels() -> dict[str, Factory]:
 
     return {
         "exact": lambda lv: lambda a, b: a.dob == b.dob,
-        "day_month_swapped": lambda lv: lambda a, b: (
-            a.dob[0] == b.dob[0] and a.dob[1] == b.dob[2] and a.dob[2] == b.dob[1]  # type: ignore[index]
+        "day_month_swapped": lambda lv: (
+            lambda a, b: (
+                a.dob[0] == b.dob[0] and a.dob[1] == b.dob[2] and a.dob[2] == b.dob[1]  # type: ignore[index]
+            )
         ),
-        "one_part_differs": lambda lv: lambda a, b: (
-            (a.dob[0] == b.dob[0]) + (a.dob[1] == b.dob[1]) + (a.dob[2] == b.dob[2]) == 2  # type: ignore[index]
+        "one_part_differs": lambda lv: (
+            lambda a, b: (
+                (a.dob[0] == b.dob[0]) + (a.dob[1] == b.dob[1]) + (a.dob[2] == b.dob[2]) == 2  # type: ignore[index]
+            )
         ),
         "edit_distance": lambda lv: _with_min(lv, lambda a, b, t: OSA.distance(a.dob_text, b.dob_text) <= t),
         "within_days": within,
@@ -100,9 +102,7 @@ def _identifier_levels(field: str) -> dict[str, Factory]:
         limit = lv.min if lv.min is not None else 1
 
         def test(a: Prepared, b: Prepared) -> bool:
-            return any(
-                OSA.distance(x, y) <= limit for x in _values(a, field) for y in _values(b, field)
-            )
+            return any(OSA.distance(x, y) <= limit for x in _values(a, field) for y in _values(b, field))
 
         return test
 
@@ -110,8 +110,9 @@ def _identifier_levels(field: str) -> dict[str, Factory]:
         "exact_valid": lambda lv: lambda a, b: bool(_valid(a, field) & _valid(b, field)),
         "exact": lambda lv: lambda a, b: bool(_values(a, field) & _values(b, field)),
         "typo": typo,
-        "conflict": lambda lv: lambda a, b: bool(_valid(a, field) and _valid(b, field))
-        and not (_valid(a, field) & _valid(b, field)),
+        "conflict": lambda lv: (
+            lambda a, b: bool(_valid(a, field) and _valid(b, field)) and not (_valid(a, field) & _valid(b, field))
+        ),
     }
 
 
@@ -119,8 +120,9 @@ def _postcode_levels() -> dict[str, Factory]:
     return {
         "exact_current": lambda lv: lambda a, b: bool(a.postcode) and a.postcode == b.postcode,
         "exact_any": lambda lv: lambda a, b: not a.postcode_set.isdisjoint(b.postcode_set),
-        "typo": lambda lv: lambda a, b: bool(a.postcode and b.postcode)
-        and OSA.distance(a.postcode, b.postcode) <= (lv.min or 1),
+        "typo": lambda lv: (
+            lambda a, b: bool(a.postcode and b.postcode) and OSA.distance(a.postcode, b.postcode) <= (lv.min or 1)
+        ),
         "sector": lambda lv: lambda a, b: bool(a.sectors & b.sectors),
         "district": lambda lv: lambda a, b: bool(a.districts & b.districts),
     }
@@ -134,12 +136,9 @@ def _best(a: Prepared, b: Prepared, score: Callable[[str, str], float]) -> float
 
 def _address_levels() -> dict[str, Factory]:
     return {
-        "exact_current": lambda lv: lambda a, b: bool(a.current_address)
-        and a.current_address == b.current_address,
+        "exact_current": lambda lv: lambda a, b: bool(a.current_address) and a.current_address == b.current_address,
         "exact_any": lambda lv: lambda a, b: not a.address_set.isdisjoint(b.address_set),
-        "jaro_winkler": lambda lv: _with_min(
-            lv, lambda a, b, t: _best(a, b, JaroWinkler.normalized_similarity) >= t
-        ),
+        "jaro_winkler": lambda lv: _with_min(lv, lambda a, b, t: _best(a, b, JaroWinkler.normalized_similarity) >= t),
         "token_set": lambda lv: _with_min(
             lv, lambda a, b, t: _best(a, b, lambda x, y: token_set_ratio(x, y) / 100) >= t
         ),
@@ -151,21 +150,25 @@ def _home_levels() -> dict[str, Factory]:
     # scoring them separately would count one move twice.
     def same_place(lv: Level) -> Test:
         t = _need_min(lv)
-        return lambda a, b: bool(a.postcode and a.postcode == b.postcode and a.current_address
-                                 and b.current_address) and _jw(a.current_address, b.current_address, t)
+        return lambda a, b: (
+            bool(a.postcode and a.postcode == b.postcode and a.current_address and b.current_address)
+            and _jw(a.current_address, b.current_address, t)
+        )
 
     def address_current(lv: Level) -> Test:
         t = _need_min(lv)
-        return lambda a, b: bool(a.current_address and b.current_address) and _jw(
-            a.current_address, b.current_address, t)
+        return lambda a, b: (
+            bool(a.current_address and b.current_address) and _jw(a.current_address, b.current_address, t)
+        )
 
     postcode = _postcode_levels()
     return {
         "address_and_postcode": same_place,
         "postcode_current": postcode["exact_current"],
         "address_current": address_current,
-        "history": lambda lv: lambda a, b: not a.postcode_set.isdisjoint(b.postcode_set)
-        or not a.address_set.isdisjoint(b.address_set),
+        "history": lambda lv: (
+            lambda a, b: not a.postcode_set.isdisjoint(b.postcode_set) or not a.address_set.isdisjoint(b.address_set)
+        ),
         "postcode_typo": postcode["typo"],
         "sector": postcode["sector"],
         "district": postcode["district"],

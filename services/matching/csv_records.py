@@ -10,8 +10,17 @@ from services.matching.features import parse_date
 from services.matching.records import Address, PersonRecord
 
 COLUMNS = (
-    "id", "given_name", "middle_names", "surname", "date_of_birth", "sex", "address", "postcode",
-    "upn", "nhs_number", "other_id",
+    "id",
+    "given_name",
+    "middle_names",
+    "surname",
+    "date_of_birth",
+    "sex",
+    "address",
+    "postcode",
+    "upn",
+    "nhs_number",
+    "other_id",
 )
 
 

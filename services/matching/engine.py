@@ -35,12 +35,8 @@ class Linker:
         self.tables = tables or default_tables()
         self.comparisons = [CompiledComparison(c) for c in self.config.comparisons]
         self._kinds = [[level.kind for level in c.levels] for c in self.config.comparisons]
-        self._never = [
-            frozenset(self.config.never_match_levels.get(c.name, ())) for c in self.config.comparisons
-        ]
-        self._unless = [
-            frozenset(self.config.never_match_unless.get(c.name, ())) for c in self.config.comparisons
-        ]
+        self._never = [frozenset(self.config.never_match_levels.get(c.name, ())) for c in self.config.comparisons]
+        self._unless = [frozenset(self.config.never_match_unless.get(c.name, ())) for c in self.config.comparisons]
         self._given = self._index_of("given_name")
         self._dob = self._index_of("date_of_birth")
         self._sex = self._index_of("sex")
@@ -200,25 +196,40 @@ class Linker:
         p = best.match_probability
         if p >= t.match:
             if best.identifier_conflicts:
-                return self._decision(record_id, "review", best, "probabilistic",
-                                      "review: a valid identifier conflicts", total, second)
+                return self._decision(
+                    record_id, "review", best, "probabilistic", "review: a valid identifier conflicts", total, second
+                )
             if best.cap_reason:
-                return self._decision(record_id, "review", best, "probabilistic",
-                                      f"review: never auto-matched when {best.cap_reason} (twin or sibling?)",
-                                      total, second)
-            if second is not None and second.match_probability >= t.review and (
-                best.match_weight - second.match_weight < t.min_gap_bits
+                return self._decision(
+                    record_id,
+                    "review",
+                    best,
+                    "probabilistic",
+                    f"review: never auto-matched when {best.cap_reason} (twin or sibling?)",
+                    total,
+                    second,
+                )
+            if (
+                second is not None
+                and second.match_probability >= t.review
+                and (best.match_weight - second.match_weight < t.min_gap_bits)
             ):
                 gap = best.match_weight - second.match_weight
-                return self._decision(record_id, "review", best, "probabilistic",
-                                      f"review: second-best candidate only {gap:.1f} bits behind",
-                                      total, second)
+                return self._decision(
+                    record_id,
+                    "review",
+                    best,
+                    "probabilistic",
+                    f"review: second-best candidate only {gap:.1f} bits behind",
+                    total,
+                    second,
+                )
             return self._decision(record_id, "match", best, "probabilistic", "match", total, second)
         if p >= t.review:
-            return self._decision(record_id, "review", best, "probabilistic",
-                                  "review: probability between thresholds", total, second)
-        return self._decision(record_id, "no_match", best, "probabilistic", "no_match: weak evidence",
-                              total, second)
+            return self._decision(
+                record_id, "review", best, "probabilistic", "review: probability between thresholds", total, second
+            )
+        return self._decision(record_id, "no_match", best, "probabilistic", "no_match: weak evidence", total, second)
 
     def _decision(
         self,
@@ -231,8 +242,18 @@ class Linker:
         second: CandidateScore | None = None,
     ) -> LinkDecision:
         if chosen is None:
-            return LinkDecision(record_id, "no_match", None, 0.0, float("-inf"), "none", (), why, count,
-                                config_version=self.config.version)
+            return LinkDecision(
+                record_id,
+                "no_match",
+                None,
+                0.0,
+                float("-inf"),
+                "none",
+                (),
+                why,
+                count,
+                config_version=self.config.version,
+            )
         prob = chosen.match_probability
         reason = f"{why} (p={prob:.4f}); {describe(chosen)}"
         return LinkDecision(

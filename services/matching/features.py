@@ -17,9 +17,20 @@ _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _UK_DAY_FIRST = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _UK_POSTCODE = re.compile(r"^[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}$")
 _ADDRESS_WORDS = {
-    "street": "st", "road": "rd", "avenue": "ave", "lane": "ln", "drive": "dr", "close": "cl",
-    "court": "ct", "crescent": "cres", "place": "pl", "gardens": "gdns", "terrace": "ter",
-    "flat": "", "apartment": "", "the": "",
+    "street": "st",
+    "road": "rd",
+    "avenue": "ave",
+    "lane": "ln",
+    "drive": "dr",
+    "close": "cl",
+    "court": "ct",
+    "crescent": "cres",
+    "place": "pl",
+    "gardens": "gdns",
+    "terrace": "ter",
+    "flat": "",
+    "apartment": "",
+    "the": "",
 }
 
 DateParts = tuple[int, int, int]
@@ -81,8 +92,14 @@ def _given_features(
     words = normalise_name(given_name).split()
     first = words[0] if words else ""
     middles = frozenset(words[1:] + normalise_name(middle_names).split())
-    return (first, " ".join(words), middles, tables.variant_keys(first), tables.nickname_groups(first),
-            _phonetic(first))
+    return (
+        first,
+        " ".join(words),
+        middles,
+        tables.variant_keys(first),
+        tables.nickname_groups(first),
+        _phonetic(first),
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -142,13 +159,18 @@ class Prepared:
     def __init__(self, record: PersonRecord, tables: NameTables | None = None) -> None:
         tables = tables or default_tables()
         self.id = record.id
-        (self.given_first, self.given, self.middles, self.given_variants, self.given_nick,
-         self.given_phonetic) = _given_features(record.given_name, record.middle_names, tables)
-        (self.surname, self.surname_compact, self.surname_tokens, self.surname_variants,
-         self.surname_phonetic, sounds) = _surname_features(record.surname, tables)
-        self.former_tokens = frozenset(
-            t for former in record.former_surnames for t in normalise_name(former).split()
+        (self.given_first, self.given, self.middles, self.given_variants, self.given_nick, self.given_phonetic) = (
+            _given_features(record.given_name, record.middle_names, tables)
         )
+        (
+            self.surname,
+            self.surname_compact,
+            self.surname_tokens,
+            self.surname_variants,
+            self.surname_phonetic,
+            sounds,
+        ) = _surname_features(record.surname, tables)
+        self.former_tokens = frozenset(t for former in record.former_surnames for t in normalise_name(former).split())
         if self.former_tokens:
             sounds = sounds | {_phonetic(t) for t in self.former_tokens}
         self.surname_sounds = sounds

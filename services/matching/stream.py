@@ -23,13 +23,18 @@ app = faust.App(
     web_enabled=True,
     web_host="127.0.0.1",
 )
-notifications = app.topic(pattern=r"^cme\.notifications\.(?!retry)[a-z]+$", key_type=bytes,
-                          value_type=bytes, value_serializer="raw")
+notifications = app.topic(
+    pattern=r"^cme\.notifications\.(?!retry)[a-z]+$", key_type=bytes, value_type=bytes, value_serializer="raw"
+)
 
 
 @app.agent(notifications)
 async def consume(stream: faust.StreamT[bytes]) -> None:
     """Take each notification off the stream."""
     async for event in stream.events():
-        log.info("notification received", topic=event.message.topic, partition=event.message.partition,
-                 offset=event.message.offset)
+        log.info(
+            "notification received",
+            topic=event.message.topic,
+            partition=event.message.partition,
+            offset=event.message.offset,
+        )

@@ -120,9 +120,7 @@ def test_child_who_moved_still_matches_old_address(linker: Linker) -> None:
 
 
 def test_identifier_levels(linker: Linker) -> None:
-    assert level(linker, "nhs_number", child(nhs_number=NHS_A), child(nhs_number="943 476 5919")) == (
-        "valid and equal"
-    )
+    assert level(linker, "nhs_number", child(nhs_number=NHS_A), child(nhs_number="943 476 5919")) == ("valid and equal")
     assert level(linker, "nhs_number", child(nhs_number=NHS_A), child(nhs_number=NHS_B)) == "valid and different"
     assert level(linker, "nhs_number", child(nhs_number="9434765918"), child(nhs_number=NHS_A)) == (
         "one character differs"

@@ -29,14 +29,14 @@ def _raw() -> dict:  # type: ignore[type-arg]
 def test_last_level_must_be_else() -> None:
     data = _raw()
     data["comparisons"][0]["levels"].pop()
-    with pytest.raises(ConfigError, match="given_name.*'else'"):
+    with pytest.raises(ConfigError, match=r"given_name.*'else'"):
         config_from_dict(data)
 
 
 def test_probabilities_and_thresholds_are_checked() -> None:
     data = _raw()
     data["comparisons"][1]["levels"][0]["m"] = 1.5
-    with pytest.raises(ConfigError, match="surname. level 1: m and u must be probabilities"):
+    with pytest.raises(ConfigError, match=r"surname. level 1: m and u must be probabilities"):
         config_from_dict(data)
     data = _raw()
     data["thresholds"] = {"match": 0.4, "review": 0.6}

@@ -35,8 +35,12 @@ def test_columns_in_any_order_unknown_ignored_optional_missing(tmp_path: Path) -
         "Khan,red,a2,20120901,,\n",
     )
     first, second = read_records(path)
-    assert (first.id, first.surname, first.date_of_birth, first.nhs_number) == ("a1", "Brown", date(2014, 2, 15),
-                                                                                "943 476 5919")
+    assert (first.id, first.surname, first.date_of_birth, first.nhs_number) == (
+        "a1",
+        "Brown",
+        date(2014, 2, 15),
+        "943 476 5919",
+    )
     assert first.addresses[0].postcode == "ls1 4ab" and first.given_name is None
     assert second.date_of_birth == date(2012, 9, 1) and second.addresses == ()
 

@@ -15,10 +15,17 @@ TWIN_HOME = (Address("4 Mill Lane, Leeds", "LS6 2QT"),)
 def register(linker: Linker, *records):  # type: ignore[no-untyped-def]
     # Background children so term frequencies and the prior look like a real register.
     filler = [
-        child(f"bg{i}", given_name=name, surname=surname, date_of_birth=date(2010 + i % 9, 1 + i % 12, 1 + i % 28),
-              addresses=(Address(f"{i} Park Avenue, York", f"YO{1 + i % 30} {i % 10}AB"),))
+        child(
+            f"bg{i}",
+            given_name=name,
+            surname=surname,
+            date_of_birth=date(2010 + i % 9, 1 + i % 12, 1 + i % 28),
+            addresses=(Address(f"{i} Park Avenue, York", f"YO{1 + i % 30} {i % 10}AB"),),
+        )
         for i, (name, surname) in enumerate(
-            (n, s) for n in ("Amelia", "Noah", "Isla", "Jack", "Freya", "Leo") for s in ("Smith", "Khan", "Nowak", "Evans")
+            (n, s)
+            for n in ("Amelia", "Noah", "Isla", "Jack", "Freya", "Leo")
+            for s in ("Smith", "Khan", "Nowak", "Evans")
         )
     ]
     return linker.build_index([*filler, *records])
@@ -107,8 +114,9 @@ def test_transposed_birth_date_and_move_still_match(linker: Linker) -> None:
 
 def test_invalid_identifier_is_weak_evidence_not_a_deterministic_link(linker: Linker) -> None:
     index = register(linker, child("r1", nhs_number="1234567890"))
-    decision = linker.link(child("n1", nhs_number="1234567890", given_name="Harry", date_of_birth=date(2012, 1, 9)),
-                           index)
+    decision = linker.link(
+        child("n1", nhs_number="1234567890", given_name="Harry", date_of_birth=date(2012, 1, 9)), index
+    )
     assert decision.rule != "identifier"
     weight = next(c for c in decision.comparisons if c.comparison == "nhs_number")
     assert weight.level == "equal but invalid" and weight.weight > 0
@@ -117,8 +125,13 @@ def test_invalid_identifier_is_weak_evidence_not_a_deterministic_link(linker: Li
 def test_unknown_child_is_no_match(linker: Linker) -> None:
     index = register(linker, child("r1"))
     decision = linker.link(
-        child("n1", given_name="Ruby", surname="Okafor", date_of_birth=date(2012, 8, 30),
-              addresses=(Address("3 Elm Grove, Hull", "HU1 1AA"),)),
+        child(
+            "n1",
+            given_name="Ruby",
+            surname="Okafor",
+            date_of_birth=date(2012, 8, 30),
+            addresses=(Address("3 Elm Grove, Hull", "HU1 1AA"),),
+        ),
         index,
     )
     assert decision.decision == "no_match"

@@ -44,8 +44,12 @@ def test_link_writes_one_row_per_record(tmp_path: Path) -> None:
     assert (by_id["n1"]["register_id"], by_id["n1"]["decision"]) == ("r1", "match")
     assert (by_id["n2"]["register_id"], by_id["n2"]["decision"]) == ("r2", "match")
     assert by_id["n3"]["decision"] != "match"  # the twins' brother is not on the register
-    assert by_id["n5"] == {"record_id": "n5", "register_id": "", "match_probability": "0.000000",
-                           "decision": "no_match"}
+    assert by_id["n5"] == {
+        "record_id": "n5",
+        "register_id": "",
+        "match_probability": "0.000000",
+        "decision": "no_match",
+    }
     assert 0.0 <= float(by_id["n4"]["match_probability"]) <= 1.0
 
 

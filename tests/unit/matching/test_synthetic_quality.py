@@ -29,6 +29,15 @@ def test_generator_is_deterministic_and_covers_the_hard_cases() -> None:
     b = generate(register_size=2000, records=800, seed=11)
     assert [r.id for r in a.records] == [r.id for r in b.records] and a.truth == b.truth
     labels = {label for labels in a.scenarios.values() for label in labels}
-    for expected in ("nickname", "spelling variant", "moved", "day/month swapped", "swapped names",
-                     "unregistered twin", "twin in register", "invalid NHS number", "no identifier"):
+    for expected in (
+        "nickname",
+        "spelling variant",
+        "moved",
+        "day/month swapped",
+        "swapped names",
+        "unregistered twin",
+        "twin in register",
+        "invalid NHS number",
+        "no identifier",
+    ):
         assert expected in labels, expected
