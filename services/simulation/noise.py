@@ -63,6 +63,10 @@ def apply(rng: random.Random, view: dict[str, Any], profile: dict[str, float]) -
     def hit(name: str) -> bool:
         return draws[name] < float(profile.get(name, 0.0))
 
+    def tag(name: str) -> None:
+        if float(profile.get(name, 0.0)) < 1.0:  # a partner that never holds an item: its format, not a defect
+            tags.append(name)
+
     if hit("nickname") and (short := nicknames().get(out["given_name"])):
         out["given_name"] = short
         tags.append("nickname")
@@ -78,14 +82,14 @@ def apply(rng: random.Random, view: dict[str, Any], profile: dict[str, float]) -
     if out.get("upn"):
         if hit("missing_upn"):
             out["upn"] = None
-            tags.append("missing_upn")
+            tag("missing_upn")
         elif hit("bad_upn_check"):
             out["upn"] = ids.spoil_upn(out["upn"])
             tags.append("bad_upn_check")
     if out.get("nhs_number"):
         if hit("missing_nhs"):
             out["nhs_number"] = None
-            tags.append("missing_nhs")
+            tag("missing_nhs")
         elif hit("bad_nhs_check"):
             out["nhs_number"] = ids.spoil_nhs_number(out["nhs_number"])
             tags.append("bad_nhs_check")

@@ -98,6 +98,7 @@ def stream(
     wall_clock: bool = False,
     on_file: Callable[[Delivery, StreamSummary], None] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
     flush_every: int = 50,
 ) -> StreamSummary:
     """Parse each file with its connector and send the output, paced by the scenario's delivery times.
@@ -108,10 +109,10 @@ def stream(
     deliveries = read_manifest(folder)
     offsets = schedule(deliveries, minutes, rate)
     summary = StreamSummary()
-    started = time.monotonic()
+    started = clock()
     pending = 0
     for delivery, offset in zip(deliveries, offsets, strict=True):
-        wait = offset - (time.monotonic() - started)
+        wait = offset - (clock() - started)
         if wait > 0:
             if pending:
                 summary.confirmed += sink.flush()
@@ -139,5 +140,5 @@ def stream(
         if on_file is not None:
             on_file(delivery, summary)
     summary.confirmed += sink.flush()
-    summary.elapsed_s = time.monotonic() - started
+    summary.elapsed_s = clock() - started
     return summary
