@@ -7,15 +7,16 @@ from collections import Counter
 import pytest
 
 from connectors.common.parsing import ParseContext
+from connectors.common.quarantine import ParseResult
 from connectors.formats import detect, parse_input
 from services.simulation import Scenario
-from services.simulation.partners import EVENT, QUARANTINE
+from services.simulation.partners import EVENT, QUARANTINE, PartnerFile
 
 FAMILY = {"school": "schools", "health": "health", "police": "police", "border": "border"}
 
 
 @pytest.fixture(scope="module")
-def parsed(small_scenario: Scenario) -> list[tuple[object, object]]:
+def parsed(small_scenario: Scenario) -> list[tuple[PartnerFile, ParseResult]]:
     out = []
     for f in small_scenario.files:
         ctx = ParseContext(default_la=f.la, received_at=f.delivered_at)
@@ -69,7 +70,8 @@ def test_only_spoiled_identifiers_fail_their_checks(parsed: list) -> None:
         assert len(children) == len(result.events), f.path
         for record, event in zip(children, result.events, strict=True):
             schemes = {i["scheme"] for i in event["child"]["invalid_identifiers"]} - {"postcode"}
-            expected = {s for s, tag in (("upn", "bad_upn_check"), ("nhs_number", "bad_nhs_check")) if tag in record.noise}
+            spoils = (("upn", "bad_upn_check"), ("nhs_number", "bad_nhs_check"))
+            expected = {scheme for scheme, tag in spoils if tag in record.noise}
             assert schemes == expected, (f.path, record.position, schemes, record.noise)
             spoiled += len(schemes)
     assert spoiled > 0
