@@ -16,7 +16,17 @@ from services.api import bootstrap
 from services.api.database import ApiDatabaseError, current_revision, head_revision, migrate
 from services.api.limits import BodyLimitMiddleware
 from services.api.metrics import MetricsMiddleware
-from services.api.routes import audit, auth, cases, children, enquiries, notifications, statistics, tasks
+from services.api.routes import (
+    audit,
+    auth,
+    cases,
+    children,
+    enquiries,
+    notifications,
+    operations,
+    statistics,
+    tasks,
+)
 from services.health import check_database, check_kafka
 from services.settings import Settings, get_settings
 
@@ -91,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "the register's database is unavailable; try again shortly"},
                             status_code=503, headers={"Retry-After": "5"})
 
-    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, audit):
+    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, operations, audit):
         app.include_router(module.router)
     app.include_router(enquiries.reviews)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,

@@ -15,6 +15,7 @@ from services.api.limits import RateLimiter
 from services.api.linkage import RegisterIndex
 from services.api.metrics import ApiMetrics
 from services.api.notifications import NotificationIntake
+from services.api.operations import BrokerOps
 from services.api.security import KeyRing, TokenService
 from services.register.database import make_engine, session_factory
 from services.register.unit_of_work import UnitOfWorkFactory
@@ -35,6 +36,7 @@ class HubServices:
     metrics: ApiMetrics
     notifications: NotificationIntake
     index: RegisterIndex
+    ops: BrokerOps
     enquiries: WhereaboutsService
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -102,5 +104,6 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         metrics=metrics,
         notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code),
         index=index,
+        ops=BrokerOps(settings.bootstrap_servers),
         enquiries=enquiries,
     )

@@ -111,6 +111,18 @@ class NotificationIntake:
                 self._close_locked()
                 raise BrokerUnavailable(str(exc)) from exc
 
+    def resend(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Put original bytes back on ``topic`` (a dead letter's replay) and wait for Kafka to confirm."""
+        record = {"responsible_la": key.decode("ascii", "replace")} if key else {}
+        with self._lock:
+            producer = self._ensure_producer()
+            try:
+                producer.send_encoded(topic.removeprefix(self.topic_prefix), record, value)
+                producer.flush()
+            except DeliveryError as exc:
+                self._close_locked()
+                raise BrokerUnavailable(str(exc)) from exc
+
     def push(self, source: str, data: bytes, file_name: str) -> PushOutcome:
         """Parse and deliver one payload; raises :class:`BrokerUnavailable` if Kafka did not confirm it."""
         result = self.parse(source, data, file_name)

@@ -52,7 +52,7 @@ class Refusal(BaseModel):
     detail: str
 
 
-def _body(outcome: PushOutcome, detail: str) -> dict[str, Any]:
+def push_result(outcome: PushOutcome, detail: str) -> dict[str, Any]:
     return PushResult(
         source=outcome.source, format=outcome.format, file_name=outcome.file_name, records=outcome.records,
         accepted=len(outcome.event_ids), event_ids=outcome.event_ids,
@@ -115,6 +115,6 @@ async def push_notification(
         detail = f"{len(outcome.event_ids)} of {outcome.records} record(s) accepted"
         if outcome.quarantined:
             detail += f"; {len(outcome.quarantined)} quarantined with their reasons"
-        return JSONResponse(_body(outcome, detail), status_code=202)
-    return JSONResponse(_body(outcome, "no record could be accepted; each is quarantined with every reason"),
+        return JSONResponse(push_result(outcome, detail), status_code=202)
+    return JSONResponse(push_result(outcome, "no record could be accepted; each is quarantined with every reason"),
                         status_code=422)

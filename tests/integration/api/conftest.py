@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from services.api.app import create_app
 from services.api.notifications import NotificationIntake
+from services.api.operations import BrokerOps
 from services.register.database import migrate as migrate_register
 from services.settings import Settings
 
@@ -32,6 +33,7 @@ def pg_settings(tmp_path: Path, postgres_url: str, kafka_bootstrap: str) -> Sett
 def pg_app(pg_settings: Settings, topic_prefix: str) -> FastAPI:
     app = create_app(pg_settings)
     app.state.hub.notifications = NotificationIntake(pg_settings.bootstrap_servers, "383", topic_prefix=topic_prefix)
+    app.state.hub.ops = BrokerOps(pg_settings.bootstrap_servers, topic_prefix=topic_prefix)
     return app
 
 
