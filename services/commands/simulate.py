@@ -45,6 +45,9 @@ BootstrapOpt = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (
 WallClockOpt = typer.Option(False, "--wall-clock", help="Stamp received_at now, not the simulated time.")
 TopicPrefixOpt = typer.Option("", "--topic-prefix", hidden=True)
 JsonOpt = typer.Option(False, "--json", help="Print the statistics as JSON on stdout.")
+EvalFolderArg = typer.Argument(..., help="The scenario that was streamed into the hub.", exists=True)
+DatabaseOpt = typer.Option(None, "--database-url", help="The register's URL (default: the hub's settings).")
+LaCodeOpt = typer.Option(None, "--la", help="The authority whose open cases are checked (default: settings).")
 
 
 def _config(
@@ -207,3 +210,45 @@ def _print_summary(summary: Any) -> None:
     if summary.mismatched:
         console.print(f"[red]{len(summary.mismatched)} files differed from the ground truth, e.g. "
                       f"{', '.join(summary.mismatched[:3])}[/red]")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    folder: Path = EvalFolderArg,
+    database_url: str | None = DatabaseOpt,
+    la: str | None = LaCodeOpt,
+) -> None:
+    """Compare the running register with the ground truth: false merges, missed matches, cases that should be open."""
+    from services.register.database import make_engine
+    from services.settings import get_settings
+    from services.simulation.evaluate import evaluate
+    from services.simulation.stream import ScenarioNotFound
+
+    settings = get_settings()
+    engine = make_engine(database_url or settings.register_url)
+    try:
+        result = evaluate(folder, engine, la or settings.la_code)
+    except ScenarioNotFound as exc:
+        console.print(f"[red]cmehub simulate evaluate: {exc}[/red]")
+        raise typer.Exit(2) from exc
+    except sa_errors() as exc:
+        console.print(f"[red]cmehub simulate evaluate: the register cannot be read ({type(exc).__name__}); "
+                      "start the hub (`cmehub up`) or give --database-url[/red]")
+        raise typer.Exit(2) from exc
+    finally:
+        engine.dispose()
+    table = Table(title="Register against the ground truth")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for label, value in result.lines():
+        table.add_row(label, value)
+    Console().print(table)
+    if result.false_merges:
+        raise typer.Exit(1)
+
+
+def sa_errors() -> tuple[type[Exception], ...]:
+    """The database errors that mean the register is missing or unreachable."""
+    import sqlalchemy.exc
+
+    return (sqlalchemy.exc.OperationalError, sqlalchemy.exc.ProgrammingError)
