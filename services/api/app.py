@@ -24,6 +24,7 @@ from services.api.routes import (
     enquiries,
     notifications,
     operations,
+    outbound,
     statistics,
     tasks,
 )
@@ -101,7 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "the register's database is unavailable; try again shortly"},
                             status_code=503, headers={"Retry-After": "5"})
 
-    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, operations, audit):
+    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, outbound, operations,
+                   audit):
         app.include_router(module.router)
     app.include_router(enquiries.reviews)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,

@@ -16,6 +16,7 @@ from services.api.linkage import RegisterIndex
 from services.api.metrics import ApiMetrics
 from services.api.notifications import NotificationIntake
 from services.api.operations import BrokerOps
+from services.api.peers import OutboundEnquiries, PeerClient, peers_from_settings
 from services.api.security import KeyRing, TokenService
 from services.register.database import make_engine, session_factory
 from services.register.unit_of_work import UnitOfWorkFactory
@@ -37,6 +38,7 @@ class HubServices:
     notifications: NotificationIntake
     index: RegisterIndex
     ops: BrokerOps
+    outbound: OutboundEnquiries
     enquiries: WhereaboutsService
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -66,6 +68,7 @@ class HubServices:
         return out
 
     def close(self) -> None:
+        self.outbound.client.close()
         self.engine.dispose()
 
 
@@ -88,7 +91,8 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
     sessions = session_factory(engine)
     audit = AuditLog(sessions)
     index = RegisterIndex(sessions)
-    enquiries = WhereaboutsService(sessions, UnitOfWorkFactory(engine), index, audit, settings.la_code,
+    uows = UnitOfWorkFactory(engine)
+    enquiries = WhereaboutsService(sessions, uows, index, audit, settings.la_code,
                                    settings.la_name, settings.api_contact_point, settings.api_review_days)
     metrics = ApiMetrics()
     metrics.index_size.set_function(lambda: len(index))
@@ -105,5 +109,7 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code),
         index=index,
         ops=BrokerOps(settings.bootstrap_servers),
+        outbound=OutboundEnquiries(sessions, uows, audit, PeerClient(peers_from_settings(settings.api_peers)),
+                                   settings.la_code),
         enquiries=enquiries,
     )

@@ -213,8 +213,9 @@ class WhereaboutsService:
             answer=answer, child_id=child.id if child else None, match_probability=decision.match_probability,
             reason=decision.reason, review_by=review_by, reviewed=False, created_at=now, answered_at=now)
         purpose = f"{asked.purpose.value}: {asked.purpose_text}"
+        theirs = f"; their reference {asked.reference}" if asked.reference else ""
         entries = [AuditEntry(asker.client_id, asker.la_code, "enquiry.received", "enquiry", enquiry_id, purpose,
-                              f"answered {status.value}")]
+                              f"answered {status.value}{theirs}")]
         if child is not None:
             entries.append(AuditEntry(asker.client_id, asker.la_code, "child.read", "child", child.id, purpose,
                                       f"enquiry {enquiry_id}; disclosed {','.join(sorted(answer['known'] or {}))}"

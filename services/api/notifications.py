@@ -113,11 +113,10 @@ class NotificationIntake:
 
     def resend(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Put original bytes back on ``topic`` (a dead letter's replay) and wait for Kafka to confirm."""
-        record = {"responsible_la": key.decode("ascii", "replace")} if key else {}
         with self._lock:
             producer = self._ensure_producer()
             try:
-                producer.send_encoded(topic.removeprefix(self.topic_prefix), record, value)
+                producer.send_encoded(topic.removeprefix(self.topic_prefix), key, value)
                 producer.flush()
             except DeliveryError as exc:
                 self._close_locked()
