@@ -75,6 +75,19 @@ class RiskFlag(StrEnum):
     EXPLOITATION_RISK = "exploitation_risk"
 
 
+# Bit of each flag in ``Case.risk_mask`` (the dashboard counts flags from it without a join).
+# Append new flags at the end of RiskFlag: a bit, once used, keeps its meaning in stored data.
+RISK_BITS: dict[RiskFlag, int] = {flag: 1 << i for i, flag in enumerate(RiskFlag)}
+
+
+def risk_mask(flags: set[RiskFlag] | frozenset[RiskFlag]) -> int:
+    """The flags as one integer (see RISK_BITS)."""
+    mask = 0
+    for flag in flags:
+        mask |= RISK_BITS[flag]
+    return mask
+
+
 class ReferralSource(StrEnum):
     """Who told the authority about the child."""
 

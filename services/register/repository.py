@@ -36,6 +36,7 @@ from services.register.model import (
     TaskKind,
     TaskState,
     Transition,
+    risk_mask,
 )
 from services.register.orm import (
     AddressRow,
@@ -227,6 +228,7 @@ def _sync_case(case: Case, row: CaseRow) -> None:
     row.referral_source = case.referral_source.value
     row.dfe_reason = case.dfe_reason.value
     row.closure_reason = case.closure_reason.value if case.closure_reason else None
+    row.risk_mask = risk_mask(case.risk_flags)
     stored_flags = {r.flag for r in row.risk_flags}
     wanted = {f.value for f in case.risk_flags}
     row.risk_flags[:] = [r for r in row.risk_flags if r.flag in wanted]

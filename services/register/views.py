@@ -7,6 +7,7 @@ handful of indexed, set-based queries each, so they stay fast on a register of 1
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from services.register.measures import Measures, Period, pace_from_histogram
-from services.register.model import OPEN_STATUSES, Case, Child, Enquiry, Notification, TaskKind, TaskState
-from services.register.orm import CaseRow, ChildRow, RiskFlagRow, TaskRow
+from services.register.model import OPEN_STATUSES, RISK_BITS, Case, Child, Enquiry, Notification, TaskKind, TaskState
+from services.register.orm import CaseRow, ChildRow, TaskRow
 from services.register.repository import RegisterRepository
 
 
@@ -53,16 +54,21 @@ def child_timeline(session: Session, child_or_case_id: str) -> ChildTimeline:
     cases = repo.cases_for_child(child.id)
     notes = repo.notifications_for_child(child.id)
     enquiries = repo.enquiries_for_child(child.id)
-    entries = [TimelineEntry(n.occurred_at.date(), f"notification {n.event_type}",
-                             f"from {n.source_kind}:{n.source_partner}") for n in notes]
+    entries = [
+        TimelineEntry(n.occurred_at.date(), f"notification {n.event_type}", f"from {n.source_kind}:{n.source_partner}")
+        for n in notes
+    ]
     for case in cases:
-        entries += [TimelineEntry(m.on, f"case {m.from_status or 'new'} → {m.to_status}", m.reason)
-                    for m in case.history]
+        entries += [
+            TimelineEntry(m.on, f"case {m.from_status or 'new'} → {m.to_status}", m.reason) for m in case.history
+        ]
         for task in case.tasks:
             state = f"{task.state}" + (f" on {task.closed_on}" if task.closed_on else "")
             entries.append(TimelineEntry(task.opened_on, f"task {task.kind} due {task.due_on}", state))
-    entries += [TimelineEntry(e.opened_on, f"enquiry {e.direction} LA {e.other_la}", e.outcome or "awaiting answer")
-                for e in enquiries]
+    entries += [
+        TimelineEntry(e.opened_on, f"enquiry {e.direction} LA {e.other_la}", e.outcome or "awaiting answer")
+        for e in enquiries
+    ]
     entries.sort(key=lambda e: e.on)
     return ChildTimeline(child, cases, notes, enquiries, entries)
 
@@ -87,6 +93,16 @@ def cme_during(period: Period) -> sa.ColumnElement[bool]:
     )
 
 
+def _window(
+    cols: list[Any], ended: sa.ColumnElement[bool], referred_by: dt.date, scope: Sequence[sa.ColumnElement[bool]]
+) -> sa.Subquery:
+    """Episodes still open (no end) or ending per ``ended``, referred by a date: two branches of
+    UNION ALL rather than one OR, so each branch is an index-only scan of ix_cme_case_cme_window."""
+    open_branch = sa.select(*cols).where(CaseRow.cme_ended_on.is_(None), CaseRow.referred_on <= referred_by, *scope)
+    ended_branch = sa.select(*cols).where(ended, CaseRow.referred_on <= referred_by, *scope)
+    return sa.union_all(open_branch, ended_branch).subquery()
+
+
 def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | None = None) -> Measures:
     """The checklist's measures as of ``as_of``, with period counts over ``period``."""
     m = Measures(as_of=as_of, period=period)
@@ -96,32 +112,42 @@ def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | N
         q = sa.select(column, sa.func.count()).where(*where, *scope).group_by(column)
         return {str(k): int(n) for k, n in session.execute(q)}
 
-    now = cme_on(as_of)
     m.by_status = grouped(CaseRow.status, CaseRow.status.in_([s.value for s in OPEN_STATUSES]))
-    m.by_reason = grouped(CaseRow.dfe_reason, now)
+    now = _window(
+        [CaseRow.dfe_reason, CaseRow.whereabouts_known, CaseRow.risk_mask], CaseRow.cme_ended_on > as_of, as_of, scope
+    )
+    flags = list(RISK_BITS.items())
+    risk_totals = dict.fromkeys((f.value for f, _ in flags), 0)
+    for reason, count, unlocated, *per_flag in session.execute(
+        sa.select(
+            now.c.dfe_reason,
+            sa.func.count(),
+            sa.func.count().filter(~now.c.whereabouts_known),
+            *(sa.func.count().filter(now.c.risk_mask.op("&")(bit) != 0) for _, bit in flags),
+        ).group_by(now.c.dfe_reason)
+    ):
+        m.by_reason[str(reason)] = int(count)
+        m.whereabouts_unknown += int(unlocated)
+        for (flag, _), n in zip(flags, per_flag, strict=True):
+            risk_totals[flag.value] += int(n)
     m.cme_now = sum(m.by_reason.values())
-    m.by_risk = {
-        str(k): int(n)
-        for k, n in session.execute(
-            sa.select(RiskFlagRow.flag, sa.func.count())
-            .join(CaseRow, CaseRow.id == RiskFlagRow.case_id)
-            .where(now, *scope)
-            .group_by(RiskFlagRow.flag)
-        )
-    }
+    m.by_risk = {k: v for k, v in risk_totals.items() if v}
+    during = _window(
+        [CaseRow.referred_on, CaseRow.new_to_area, CaseRow.new_to_country],
+        CaseRow.cme_ended_on >= period.start,
+        period.end,
+        scope,
+    )
+    in_period = during.c.referred_on.between(period.start, period.end)
     period_row = session.execute(
         sa.select(
             sa.func.count(),
-            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end)),
-            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end), CaseRow.new_to_area),
-            sa.func.count().filter(CaseRow.referred_on.between(period.start, period.end), CaseRow.new_to_country),
-        ).where(cme_during(period), *scope)
+            sa.func.count().filter(in_period),
+            sa.func.count().filter(in_period, during.c.new_to_area),
+            sa.func.count().filter(in_period, during.c.new_to_country),
+        )
     ).one()
     m.cme_any_point, m.referred_in_period, m.new_to_area, m.new_to_country = (int(v) for v in period_row)
-    m.whereabouts_unknown = int(
-        session.scalar(sa.select(sa.func.count()).select_from(CaseRow).where(now, ~CaseRow.whereabouts_known, *scope))
-        or 0
-    )
     overdue = (
         sa.select(TaskRow.kind, sa.func.count())
         .where(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of)
