@@ -45,6 +45,7 @@ BootstrapOpt = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (
 WallClockOpt = typer.Option(False, "--wall-clock", help="Stamp received_at now, not the simulated time.")
 TopicPrefixOpt = typer.Option("", "--topic-prefix", hidden=True)
 JsonOpt = typer.Option(False, "--json", help="Print the statistics as JSON on stdout.")
+DemoFolderOpt = typer.Option(None, "--folder", help="Where the demo scenario lives (default: under the state folder).")
 EvalFolderArg = typer.Argument(..., help="The scenario that was streamed into the hub.", exists=True)
 DatabaseOpt = typer.Option(None, "--database-url", help="The register's URL (default: the hub's settings).")
 LaCodeOpt = typer.Option(None, "--la", help="The authority whose open cases are checked (default: settings).")
@@ -160,6 +161,36 @@ def stream_command(
     topic_prefix: str = TopicPrefixOpt,
 ) -> None:
     """Feed the scenario's files through the connectors into Kafka, in accelerated time."""
+    _stream(folder, minutes, rate, bootstrap, wall_clock, topic_prefix)
+
+
+@app.command("demo")
+def demo_command(
+    seed: int = SeedOpt,
+    children: int = ChildrenOpt,
+    minutes: float = MinutesOpt,
+    bootstrap: str | None = BootstrapOpt,
+    folder: Path | None = DemoFolderOpt,
+    topic_prefix: str = TopicPrefixOpt,
+) -> None:
+    """Write the demo scenario once (under the hub's state folder) and stream its term into the running hub."""
+    from services.settings import get_settings
+    from services.simulation.scenario import simulate, write_scenario
+
+    folder = folder or get_settings().state_dir / "demo" / f"seed-{seed}-children-{children}"
+    if not (folder / "manifest.csv").is_file():
+        config = _config(seed, children, None, StartOpt.default, EndOpt.default, HomeOpt.default,
+                         NeighbourLaOpt.default)
+        with console.status(f"simulating LA {config.home_la} and LA {config.neighbour_la} for the demo"):
+            write_scenario(simulate(config), folder)
+    console.print(f"streaming the demo term from {folder} over {minutes:g} minutes")
+    _stream(folder, minutes, None, bootstrap, False, topic_prefix)
+    console.print(f"compare the register with the truth: cmehub simulate evaluate {folder}")
+
+
+def _stream(
+    folder: Path, minutes: float, rate: float | None, bootstrap: str | None, wall_clock: bool, topic_prefix: str
+) -> None:
     from connectors.common.producer import DeliveryError, EventProducer
     from services.settings import get_settings
     from services.simulation.stream import Delivery, ScenarioNotFound, StreamSummary, read_manifest, stream

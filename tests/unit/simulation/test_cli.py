@@ -47,3 +47,16 @@ def test_stream_refuses_a_folder_without_a_scenario(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "stream", str(tmp_path), "--bootstrap", "127.0.0.1:1"])
     assert result.exit_code == 2
     assert "manifest.csv" in result.output
+
+
+def test_demo_writes_once_and_streams_into_the_broker(tmp_path: Path, kafka_bootstrap: str, topic_name: str) -> None:
+    folder = tmp_path / "demo"
+    args = ["simulate", "demo", "--children", "800", "--minutes", "0.02", "--folder", str(folder),
+            "--bootstrap", kafka_bootstrap, "--topic-prefix", f"{topic_name}."]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert (folder / "manifest.csv").is_file() and "events" in first.output
+    written = (folder / "manifest.csv").stat().st_mtime_ns
+    second = runner.invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert (folder / "manifest.csv").stat().st_mtime_ns == written  # the scenario is reused, not rewritten
