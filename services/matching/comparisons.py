@@ -1,7 +1,25 @@
 """Comparison levels: the tests a configured level ``kind`` names, per comparison kind.
 
 A compiled comparison tries its levels in order and returns the index of the first that holds,
-or -1 when either record lacks the field (no evidence either way).
+or -1 when either record lacks the field (no evidence either way). The last level is always
+``else``. Level kinds (``min`` is the level's threshold where one is needed):
+
+- ``given_name``: exact, variant (spelling/transliteration, data/name_variants.txt), nickname
+  (data/nicknames.txt), middle_name (goes by a middle name), swapped (given and family names
+  exchanged), jaro_winkler {min}, phonetic (metaphone).
+- ``surname``: exact, variant, hyphenated (a shared part of a double-barrelled name), former
+  (a former surname of either record), jaro_winkler {min}, phonetic.
+- ``date_of_birth``: exact, day_month_swapped, one_part_differs, edit_distance {min},
+  within_days {min}.
+- ``sex``: exact.
+- ``home`` (postcode and address text together): address_and_postcode {min}, postcode_current,
+  address_current {min}, history (any current or former postcode or address shared),
+  postcode_typo {min}, sector, district.
+- ``postcode``: exact_current, exact_any, typo {min}, sector, district.
+- ``address``: exact_current, exact_any, jaro_winkler {min}, token_set {min}.
+- ``nhs_number``, ``upn``: exact_valid (both pass their check and agree), exact (agree, one
+  invalid: weak evidence), typo {min}, conflict (both valid and different).
+- ``other_id``: exact, typo {min}.
 """
 
 from __future__ import annotations

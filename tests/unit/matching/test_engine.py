@@ -152,3 +152,37 @@ def test_decision_serialises_to_plain_dict(linker: Linker) -> None:
     data = linker.link(child("n1"), index).to_dict()
     assert data["decision"] == "match"
     assert isinstance(data["comparisons"], list | tuple) and data["comparisons"][0]["weight"] is not None
+
+
+def test_event_child_identity_becomes_a_record_with_history_and_invalid_ids(linker: Linker) -> None:
+    from services.matching.records import from_child_identity
+
+    identity = {
+        "given_name": "Oliver",
+        "surname": "Brown",
+        "former_surnames": ["Green"],
+        "date_of_birth": date(2014, 2, 15),
+        "sex": "M",
+        "upn": UPN_A,
+        "former_upn": None,
+        "nhs_number": None,
+        "addresses": [
+            {"lines": ["1 High Street"], "town": "Leeds", "postcode": "LS1 4AB", "kind": "home", "valid_to": None},
+            {
+                "lines": ["7 Oak Drive"],
+                "town": "York",
+                "postcode": "YO1 7HH",
+                "kind": "previous",
+                "valid_to": date(2023, 1, 1),
+            },
+        ],
+        "invalid_identifiers": [{"scheme": "nhs_number", "value": "9434765918", "reason": "check digit"}],
+    }
+    record = from_child_identity("ev1", identity)
+    assert record.addresses[0].current and not record.addresses[1].current
+    assert record.addresses[0].text == "1 High Street, Leeds"
+    assert record.invalid_identifiers == (("nhs_number", "9434765918"),)
+    prepared = linker.prepare(record)
+    assert prepared.nhs_invalid == "9434765918" and prepared.upns == {UPN_A}
+    index = register(linker, child("r1", upn=UPN_A))
+    assert linker.link(record, index).decision == "match"
