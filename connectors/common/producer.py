@@ -79,14 +79,7 @@ class EventProducer:
         self.close()
 
     def _send(self, topic: str, record: Mapping[str, Any], value: bytes) -> None:
-        try:
-            future = self._producer.send(self.topic_prefix + topic, key=message_key(record), value=value)
-        except KafkaError as exc:
-            raise DeliveryError(
-                f"Kafka at {self.bootstrap_servers} refused a record for {self.topic_prefix + topic} "
-                f"({type(exc).__name__}); {self.sent} records were confirmed sent before it"
-            ) from exc
-        self._pending.append(future)
+        self.send_encoded(topic, message_key(record), value)
 
     def send_event(self, event: Mapping[str, Any]) -> None:
         """Queue an event for its topic (call :meth:`flush` to confirm delivery)."""
@@ -96,9 +89,16 @@ class EventProducer:
             topic = self._topics[event_type] = topic_for(event)
         self._send(topic, event, self.codec.encode(event))
 
-    def send_encoded(self, topic: str, record: Mapping[str, Any], value: bytes) -> None:
-        """Queue bytes already encoded for ``record``."""
-        self._send(topic, record, value)
+    def send_encoded(self, topic: str, key: bytes | None, value: bytes) -> None:
+        """Queue a message already encoded (topic without this producer's prefix)."""
+        try:
+            future = self._producer.send(self.topic_prefix + topic, key=key, value=value)
+        except KafkaError as exc:
+            raise DeliveryError(
+                f"Kafka at {self.bootstrap_servers} refused a record for {self.topic_prefix + topic} "
+                f"({type(exc).__name__}); {self.sent} records were confirmed sent before it"
+            ) from exc
+        self._pending.append(future)
 
     def send_quarantine(self, record: Mapping[str, Any]) -> None:
         """Queue a quarantine record for ``cme.quarantine``."""

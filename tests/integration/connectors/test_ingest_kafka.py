@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from connectors.common.parsing import ParseContext
 from connectors.common.producer import EventProducer
+from connectors.formats import parse_input
 from connectors.ingest import ingest
 from schemas.codec import Codec
 from schemas.topics import QUARANTINE, notification_topic
@@ -120,3 +121,19 @@ def test_rerunning_the_same_input_gives_the_same_event_ids(kafka_bootstrap: str,
     )
     ids = [record["event_id"] for _, _, record in got]
     assert len(ids) == 6 and len(set(ids)) == 3  # each event twice, with the same id: the register dedupes
+
+
+def test_a_folder_sent_through_the_parse_worker_arrives_whole(kafka_bootstrap: str, topic_name: str) -> None:
+    prefix = f"{topic_name}."
+    files = sorted(p for p in (FIXTURES / "schools").rglob("*") if p.is_file())
+    ctx = ParseContext()
+    expected = []
+    for path in files:
+        result = parse_input(path.read_bytes(), str(path), "schools", ctx)
+        expected += [e["event_id"] for e in result.events]
+        expected += [q.to_record(ctx.received_at)["quarantine_id"] for q in result.quarantined]
+    with EventProducer(kafka_bootstrap, topic_prefix=prefix) as producer:
+        summary = ingest(files, "schools", producer, ctx)
+    assert summary.delivery_error is None and summary.sent == len(expected)
+    got = _read_all(kafka_bootstrap, [prefix + "cme.notifications.school", prefix + QUARANTINE], len(expected), Codec())
+    assert sorted(r.get("event_id") or r["quarantine_id"] for _, _, r in got) == sorted(expected)

@@ -1,0 +1,83 @@
+"""`ingest` parses and encodes ahead in a worker process; its output equals the in-process path."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import connectors.ingest as ingest_module
+from connectors.common.parsing import ParseContext
+from connectors.ingest import ingest
+from schemas.codec import Codec
+from schemas.topics import message_key, topic_for
+from tests.unit.connectors.conftest import FIXTURES
+
+
+class CollectingSink:
+    """Keeps what a Kafka producer would send, as (topic, key, value), and confirms it all."""
+
+    def __init__(self) -> None:
+        self.codec = Codec()
+        self.messages: list[tuple[str, bytes | None, bytes]] = []
+        self.queued = 0
+        self.flushes = 0
+
+    def send_event(self, event: Mapping[str, Any]) -> None:
+        self.send_encoded(topic_for(event), message_key(event), self.codec.encode(event))
+
+    def send_quarantine(self, record: Mapping[str, Any]) -> None:
+        self.send_encoded("cme.quarantine", message_key(record), self.codec.encode(record, "QuarantineRecord"))
+
+    def send_encoded(self, topic: str, key: bytes | None, value: bytes) -> None:
+        self.messages.append((topic, key, value))
+        self.queued += 1
+
+    def flush(self) -> int:
+        self.flushes += 1
+        done, self.queued = self.queued, 0
+        return done
+
+
+def _files() -> list[Path]:
+    return sorted(p for p in (FIXTURES / "schools").rglob("*") if p.is_file())
+
+
+def _decoded(sink: CollectingSink) -> list[tuple[str, bytes | None, str]]:
+    out = []
+    for topic, key, value in sink.messages:
+        record = sink.codec.decode(value)
+        out.append((topic, key, record.get("event_id") or record["quarantine_id"]))
+    return out
+
+
+def test_worker_output_equals_the_in_process_output(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
+    files = _files()
+    assert len(files) >= ingest_module.PIPELINE_MIN_FILES
+    piped = CollectingSink()
+    summary_piped = ingest(files, "schools", piped, ctx)
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_FILES", 10**9)
+    direct = CollectingSink()
+    summary_direct = ingest(files, "schools", direct, ctx)
+    assert _decoded(piped) == _decoded(direct)
+    assert summary_piped.lines() == summary_direct.lines()
+    assert summary_piped.sent == len(piped.messages) == summary_piped.events + summary_piped.quarantined_records
+
+
+def test_a_broken_worker_falls_back_to_parsing_here(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
+    def no_pool() -> None:
+        raise OSError("cannot start a process")
+
+    monkeypatch.setattr(ingest_module, "_worker_pool", no_pool)
+    sink = CollectingSink()
+    summary = ingest(_files(), "schools", sink, ctx)
+    assert summary.delivery_error is None
+    assert summary.sent == summary.events + summary.quarantined_records > 0
+
+
+def test_confirmation_is_batched_not_per_file(ctx: ParseContext) -> None:
+    sink = CollectingSink()
+    ingest(_files(), "schools", sink, ctx)
+    assert sink.flushes == 1  # a handful of small files: one wait for Kafka's acks at the end
