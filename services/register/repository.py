@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.register.model import (
     OPEN_STATUSES,
+    RISK_BITS,
     Address,
     AuditEntry,
     Case,
@@ -31,7 +32,6 @@ from services.register.model import (
     Identity,
     Notification,
     ReferralSource,
-    RiskFlag,
     Task,
     TaskKind,
     TaskState,
@@ -191,7 +191,8 @@ def _case(row: CaseRow) -> Case:
         referral_source=ReferralSource(row.referral_source),
         referred_on=row.referred_on,
         dfe_reason=DfeReason(row.dfe_reason),
-        risk_flags={RiskFlag(r.flag) for r in row.risk_flags},
+        # Read from the bit mask written beside the flag rows: one query fewer per case view.
+        risk_flags={flag for flag, bit in RISK_BITS.items() if row.risk_mask & bit},
         date_last_seen=row.date_last_seen,
         whereabouts_known=row.whereabouts_known,
         new_to_area=row.new_to_area,
@@ -261,6 +262,14 @@ def _sync_case(case: Case, row: CaseRow) -> None:
         trow.closed_by = task.closed_by[:100] if task.closed_by else None
         trow.escalated_on = task.escalated_on
         trow.note = task.note
+
+
+def _enquiry(row: EnquiryRow) -> Enquiry:
+    return Enquiry(
+        id=row.id, direction=EnquiryDirection(row.direction), other_la=row.other_la, opened_on=row.opened_on,
+        event_id=row.event_id, child_id=row.child_id, case_id=row.case_id, responded_on=row.responded_on,
+        outcome=row.outcome,
+    )
 
 
 class RegisterRepository:
@@ -364,9 +373,7 @@ class RegisterRepository:
         self._cases[case.id] = (case, row)
 
     def _case_query(self) -> sa.Select[CaseRow]:
-        return sa.select(CaseRow).options(
-            selectinload(CaseRow.risk_flags), selectinload(CaseRow.transitions), selectinload(CaseRow.tasks)
-        )
+        return sa.select(CaseRow).options(selectinload(CaseRow.transitions), selectinload(CaseRow.tasks))
 
     def _remember(self, row: CaseRow) -> Case:
         if row.id in self._cases:
@@ -448,11 +455,7 @@ class RegisterRepository:
         row = self.session.get(EnquiryRow, enquiry_id)
         if row is None:
             return None
-        enq = Enquiry(
-            id=row.id, direction=EnquiryDirection(row.direction), other_la=row.other_la, opened_on=row.opened_on,
-            event_id=row.event_id, child_id=row.child_id, case_id=row.case_id, responded_on=row.responded_on,
-            outcome=row.outcome,
-        )
+        enq = _enquiry(row)
         self._enquiries[enquiry_id] = (enq, row)
         return enq
 
@@ -462,8 +465,23 @@ class RegisterRepository:
         self._enquiries[enq.id] = (enq, row)
 
     def enquiries_for_child(self, child_id: str) -> list[Enquiry]:
-        ids = self.session.scalars(sa.select(EnquiryRow.id).where(EnquiryRow.child_id == child_id)).all()
-        return [e for e in (self.get_enquiry(i) for i in ids) if e is not None]
+        rows = self.session.scalars(
+            sa.select(EnquiryRow).where(EnquiryRow.child_id == child_id).order_by(EnquiryRow.opened_on)
+        ).all()
+        out = []
+        for row in rows:
+            if row.id not in self._enquiries:
+                self._enquiries[row.id] = (_enquiry(row), row)
+            out.append(self._enquiries[row.id][0])
+        return out
+
+    def child_id_for(self, child_or_case_id: str) -> str | None:
+        """The child a child id or a case id names, in one query."""
+        q = sa.union_all(
+            sa.select(ChildRow.id).where(ChildRow.id == child_or_case_id),
+            sa.select(CaseRow.child_id).where(CaseRow.id == child_or_case_id),
+        )
+        return self.session.scalars(q).first()
 
     def add_audit(self, entry: AuditEntry) -> None:
         self.session.add(

@@ -45,10 +45,8 @@ class NotFoundInRegister(LookupError):
 def child_timeline(session: Session, child_or_case_id: str) -> ChildTimeline:
     """The case view: the child (found by child id or case id), every episode, notification and enquiry."""
     repo = RegisterRepository(session)
-    child = repo.get_child(child_or_case_id)
-    if child is None:
-        case = repo.get_case(child_or_case_id)
-        child = repo.get_child(case.child_id) if case else None
+    child_id = repo.child_id_for(child_or_case_id)
+    child = repo.get_child(child_id) if child_id else None
     if child is None:
         raise NotFoundInRegister(f"no child or case with id {child_or_case_id}")
     cases = repo.cases_for_child(child.id)
