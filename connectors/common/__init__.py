@@ -1,1 +1,1 @@
-"""connectors/common."""
+"""What every connector shares: identifier checks, canonical event building, parsing helpers, quarantine, producer."""

@@ -1,1 +1,1 @@
-"""connectors/health."""
+"""Health: FHIR UK Core Patients and Bundles (:mod:`.fhir`), NEMS messages (:mod:`.nems`), MNS signals (:mod:`.mns`)."""
