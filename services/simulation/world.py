@@ -275,7 +275,11 @@ class World:
             kids = self.add_children(family, surname, births.draw(self.rng), (0, 11), academic_year)
             for child in kids:
                 self.register_at_birth(child)
-                school = self.school_for(la, child.year_group(academic_year))
+                year = child.year_group(academic_year)
+                # The UPN was issued by the primary school the child started at, in that year.
+                first = self.rng.choice(self.schools[la]["primary"])
+                child.upn = self.issue_upn(first, date(academic_year - year, 9, 4))
+                school = self.school_for(la, year)
                 self.enrol(child, school, self._entry_date(child, school, academic_year))
             made += len(kids)
 

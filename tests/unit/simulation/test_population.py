@@ -66,3 +66,15 @@ def test_open_episodes_mean_the_child_is_on_no_roll(average_scenario: Scenario) 
             assert episode.child.school_on(config.census) is None, episode
         if episode.end is not None and episode.outcome in ("admitted_local", "placed_pru", "found_readmitted"):
             assert episode.child.school_on(episode.end) is not None, episode
+
+
+def test_identifiers_are_unique_and_issued_by_the_first_school(average_scenario: Scenario) -> None:
+    world = average_scenario.world
+    upns = [c.upn for c in world.children if c.upn]
+    nhs = [c.nhs_number for c in world.children if c.nhs_number]
+    assert len(upns) == len(set(upns)) and len(nhs) == len(set(nhs))
+    year = world.config.academic_year
+    for child in world.children[:2000]:
+        if child.upn and child.arrived_on is None:
+            assert child.upn[1:4] in world.config.size_of  # issued in the authority
+            assert int(child.upn[8:10]) == (year - child.year_group(year)) % 100  # in the year they started
