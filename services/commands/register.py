@@ -16,6 +16,7 @@ from rich.table import Table
 from services.register import retention as retention_rules
 from services.register.database import RegisterDatabaseError, migrate
 from services.register.dfe_extract import build_extract
+from services.register.handlers import escalate_overdue_tasks
 from services.register.measures import Period, school_year_of
 from services.register.unit_of_work import UnitOfWork, unit_of_work_factory
 from services.register.views import NotFoundInRegister, child_timeline, dashboard
@@ -184,3 +185,15 @@ def retention_command(
         removed = retention_rules.apply(uow.session, plan)
         uow.commit()
     console.print("removed: " + ", ".join(f"{k} {v}" for k, v in removed.items()))
+
+
+@app.command("escalate")
+def escalate_command(
+    today: Annotated[str | None, typer.Option(help="Pretend today is this date")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Escalate every overdue task once (run daily: overdue work is visible and escalates)."""
+    day = _iso(today, "--today") or dt.date.today()
+    target, _ = _open(database_url)
+    count = escalate_overdue_tasks(unit_of_work_factory(target)(), day)
+    console.print(f"escalated {count} overdue task(s) as of {day}")

@@ -75,3 +75,11 @@ def test_migrate_command(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
     result = runner.invoke(app, ["register", "migrate", "--database-url", url])
     assert result.exit_code == 0 and f"register at revision {head_revision()}" in result.output
+
+
+def test_escalate_overdue_tasks(tmp_path: Path) -> None:
+    url, _, _ = _register(tmp_path)
+    first = runner.invoke(app, ["register", "escalate", "--today", "2026-02-02", "--database-url", url])
+    assert first.exit_code == 0 and "escalated 1 overdue task(s)" in first.output  # the follow-up
+    again = runner.invoke(app, ["register", "escalate", "--today", "2026-02-03", "--database-url", url])
+    assert "escalated 0 overdue task(s)" in again.output
