@@ -119,6 +119,8 @@ def parse_input(
     data: bytes, file_name: str, family: str, ctx: ParseContext, fetch: PatientFetcher | None = None
 ) -> ParseResult:
     """Detect the format of one input and parse it; inputs of another family or none are quarantined."""
+    if family not in _KIND:
+        raise ValueError(f"family {family!r}: should be one of {', '.join(_KIND)}")
     kind = _KIND[family]
     name = detect(data, None if family == AUTO else family)
     if name is not None and family == AUTO:
