@@ -18,6 +18,7 @@ from connectors.common.parsing import ParseContext
 from connectors.ingest import parse_file
 from services.register.model import OPEN_STATUSES
 from services.register.orm import CaseRow, NotificationRow
+from services.simulation.pds import PdsStore
 from services.simulation.stream import FAMILY, read_manifest
 
 
@@ -73,12 +74,14 @@ def truth_events(folder: Path) -> list[TruthEvent]:
             if row["expected"] == "event":
                 expected[row["path"]].append(row)
     out: list[TruthEvent] = []
+    pds = PdsStore.from_folder(folder)
     for delivery in read_manifest(folder):
         rows = expected.get(str(delivery.path.relative_to(folder)), [])
         if not rows:
             continue
         ctx = ParseContext(default_la=delivery.la, received_at=delivery.delivered_at)
-        result = parse_file(delivery.path.read_bytes(), delivery.path.name, FAMILY[delivery.partner], ctx)
+        result = parse_file(delivery.path.read_bytes(), delivery.path.name, FAMILY[delivery.partner], ctx,
+                            pds.fetcher(delivery.delivered_at))
         if len(result.events) != len(rows):
             raise ValueError(
                 f"{delivery.path}: the connector now makes {len(result.events)} events where the truth has "

@@ -17,6 +17,7 @@ from services.simulation.calendar import is_school_day
 from services.simulation.config import ScenarioConfig
 from services.simulation.model import Child, Stay
 from services.simulation.partners import EVENT, PartnerFile, Record
+from services.simulation.pds import PdsStore
 from services.simulation.stats import PopulationStats, population_stats
 from services.simulation.stories import Stories, holiday_days
 from services.simulation.traffic import Traffic
@@ -36,6 +37,7 @@ class Scenario:
 
     world: World
     files: list[PartnerFile]
+    pds: PdsStore  # what PDS serves for the MNS signals among the files
 
     def stats(self, la: str | None = None) -> PopulationStats:
         """The population statistics of one authority (the home authority by default)."""
@@ -160,8 +162,9 @@ def simulate(config: ScenarioConfig) -> Scenario:
     order = {k: n for n, k in enumerate(("admission", "deletion", "absence", "ctf", "health_address",
                                          "health_patient", "police_missing", "police_found", "encompass", "border"))}
     world.signals.sort(key=lambda s: (s.day, order[s.kind], s.child.id))
-    files = Traffic(world).render(world.signals)
-    return Scenario(world, files)
+    traffic = Traffic(world)
+    files = traffic.render(world.signals)
+    return Scenario(world, files, PdsStore(dict(traffic.pds)))
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -252,6 +255,7 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
         ("child_id", "laestab", "school_name", "start", "end"),
     )
     blobs.update(_link_files(world, files))
+    blobs.update(scenario.pds.files())
     stats = {la: scenario.stats(la) for la in config.size_of}
     stats_doc = {la: stats_as_json(s) for la, s in stats.items()}
     blobs["truth/stats.json"] = (json.dumps(stats_doc, indent=1) + "\n").encode()

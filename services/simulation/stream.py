@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from connectors.common.parsing import ParseContext
 from connectors.ingest import parse_file
+from services.simulation.pds import PdsStore
 from services.simulation.scenario import MANIFEST
 
 FAMILY = {"school": "schools", "health": "health", "police": "police", "border": "border"}
@@ -108,6 +109,7 @@ def stream(
     """
     deliveries = read_manifest(folder)
     offsets = schedule(deliveries, minutes, rate)
+    pds = PdsStore.from_folder(folder)
     summary = StreamSummary()
     started = clock()
     pending = 0
@@ -121,7 +123,7 @@ def stream(
         received = datetime.now(UTC).replace(microsecond=0) if wall_clock else delivery.delivered_at
         ctx = ParseContext(default_la=delivery.la, received_at=received)
         data = delivery.path.read_bytes()
-        result = parse_file(data, delivery.path.name, FAMILY[delivery.partner], ctx)
+        result = parse_file(data, delivery.path.name, FAMILY[delivery.partner], ctx, pds.fetcher(received))
         for event in result.events:
             sink.send_event(event)
         for q in result.quarantined:

@@ -34,6 +34,7 @@ class Traffic:
         self.files: list[PartnerFile] = []
         self.ctf_sequence: dict[tuple[str, str], int] = defaultdict(int)
         self.patient_versions: dict[str, int] = defaultdict(lambda: 1)
+        self.pds: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)  # what PDS holds, by time
 
     def uuid(self) -> uuid.UUID:
         """A random-looking UUID drawn from the seeded stream."""
@@ -138,11 +139,15 @@ class Traffic:
     # health ---------------------------------------------------------------------------------
     def nems(self, signals: list[Signal]) -> None:
         """One NEMS change-of-address message per child whose GP record caught up with a move."""
+        share = float(self.w.dials["mns_share"]["address_change"])
         for s in signals:
             person, tags = self.person(s, "health")
             if person["home"] is None:
                 continue  # moved abroad: the NHS record keeps its last English address
             sent = _at(s.day, self.rng.randint(7, 20), self.rng.randint(0, 59))
+            if self.rng.random() < share and self.mns(s, person, tags, "pds-record-change-2", sent,
+                                                      s.details["moved_on"]):
+                continue
             data = fhir.nems_change_of_address(person, (self.uuid(), self.uuid(), self.uuid()), sent,
                                                s.details["moved_on"])
             # A NEMS message is about an NHS number: without one the connector must quarantine it.
@@ -158,19 +163,42 @@ class Traffic:
             by_day[(s.la, s.day)].append(s)
         for (la, day), batch in sorted(by_day.items()):
             sent = _at(day, 21, 30)
-            resources, records = [], []
-            for n, s in enumerate(batch, start=1):
+            resources: list[dict[str, Any]] = []
+            records: list[Record] = []
+            share = float(self.w.dials["mns_share"]["gp_change"])
+            for s in batch:
                 person, tags = self.person(s, "health")
-                key = s.child.id
-                self.patient_versions[key] += 1
                 updated = _at(day, self.rng.randint(8, 20), self.rng.randint(0, 59))
                 stay = s.child.family.stay_on(day)
                 since = stay.start if stay else None
-                resources.append(fhir.patient(person, self.patient_versions[key], updated, since))
-                records.append(Record(f"patient {n}", "health_patient", s.child.id, s.la, person, tags))
+                if not s.details["new_registration"] and self.rng.random() < share and self.mns(
+                    s, person, tags, "pds-change-of-gp-2", updated, since
+                ):
+                    continue
+                self.patient_versions[s.child.id] += 1
+                resources.append(fhir.patient(person, self.patient_versions[s.child.id], updated, since))
+                records.append(Record(f"patient {len(records) + 1}", "health_patient", s.child.id, s.la, person, tags))
+            if not records:
+                continue
             data = fhir.patient_bundle(resources, self.uuid(), sent)
             self.files.append(PartnerFile(f"health/pds/patients_{la}_{day:%Y%m%d}.json", "health", "fhir", la, sent,
                                           data, records))
+
+    def mns(self, s: Signal, person: dict[str, Any], tags: list[str], event_type: str, at: datetime,
+            since: date | None) -> bool:
+        """An MNS signal, with the new Patient version kept where PDS would serve it; False if it cannot be sent."""
+        nhs = person["nhs_number"]
+        if not nhs or "bad_nhs_check" in tags:
+            return False  # MNS signals are about a valid NHS number; others come the older way
+        self.patient_versions[s.child.id] += 1
+        version = self.patient_versions[s.child.id]
+        self.pds[nhs].append((at, fhir.patient(person, version, at, since)))
+        sent = at + timedelta(minutes=self.rng.randint(1, 20))
+        data = fhir.mns_signal(event_type, self.uuid(), at, nhs, version)
+        record = Record("whole file", s.kind, s.child.id, s.la, person, tags)
+        path = f"health/mns/{event_type}_{at:%Y%m%dT%H%M}_{s.child.id}.json"
+        self.files.append(PartnerFile(path, "health", "mns", s.la, sent, data, [record]))
+        return True
 
     # police ---------------------------------------------------------------------------------
     def police(self, signals: list[Signal]) -> None:

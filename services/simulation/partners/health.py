@@ -106,3 +106,22 @@ def nems_change_of_address(
         ],
     }
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+MNS_SOURCE = "https://fhir.nhs.uk/Id/nhsSpineASID/000000000000"
+PDS_PATIENT_URL = "https://api.service.nhs.uk/personal-demographics/FHIR/R4/Patient/"
+
+
+def mns_signal(event_type: str, event_id: uuid.UUID, at: datetime, nhs_number: str, version: int) -> bytes:
+    """An MNS signal in CloudEvents form: which record changed, no demographics (fetch them from PDS)."""
+    doc: dict[str, Any] = {
+        "specversion": "1.0",
+        "id": str(event_id),
+        "source": MNS_SOURCE,
+        "type": event_type,
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "subject": nhs_number,
+        "dataref": f"{PDS_PATIENT_URL}{nhs_number}",
+        "versionid": str(version),
+    }
+    return (json.dumps(doc, indent=1) + "\n").encode("utf-8")

@@ -20,13 +20,14 @@ def parsed(small_scenario: Scenario) -> list[tuple[PartnerFile, ParseResult]]:
     out = []
     for f in small_scenario.files:
         ctx = ParseContext(default_la=f.la, received_at=f.delivered_at)
-        out.append((f, parse_input(f.data, f.path, FAMILY[f.partner], ctx)))
+        fetch = small_scenario.pds.fetcher(f.delivered_at)
+        out.append((f, parse_input(f.data, f.path, FAMILY[f.partner], ctx, fetch)))
     return out
 
 
 def test_every_format_is_generated(small_scenario: Scenario) -> None:
     formats = Counter(f.format for f in small_scenario.files)
-    assert set(formats) == {"ctf", "returns-csv", "returns-json", "fhir", "nems", "police-json", "paxlst"}
+    assert set(formats) == {"ctf", "returns-csv", "returns-json", "fhir", "nems", "mns", "police-json", "paxlst"}
     lost = [f for f in small_scenario.files if f.format == "ctf" and "_CTF_XXXXXXX_" in f.path]
     assert lost and all(len(f.records) == 1 for f in lost)
 
