@@ -201,8 +201,10 @@ def _link_row(record_id: str, person: dict[str, Any], other_id: str = "") -> dic
 
 def _where(stay: Stay | None) -> dict[str, str]:
     if stay is None:
-        return {"place": "unknown", "la": "", "postcode": "", "country": ""}
-    return {"place": stay.place, "la": stay.la or "", "postcode": stay.home.postcode if stay.home else "",
+        return {"place": "unknown", "la": "", "postcode": "", "lat": "", "lon": "", "country": ""}
+    home = stay.home
+    return {"place": stay.place, "la": stay.la or "", "postcode": home.postcode if home else "",
+            "lat": f"{home.lat:.5f}" if home else "", "lon": f"{home.lon:.5f}" if home else "",
             "country": stay.country or ("GBR" if stay.la else "")}
 
 
@@ -248,7 +250,14 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
                     continue
                 stay_rows.append({"child_id": child.id, "from": _iso(max(stay.start, world.t0)), "to": _iso(stay.end),
                                   **_where(stay)})
-    blobs["truth/whereabouts.csv"] = _csv(stay_rows, ("child_id", "from", "to", "place", "la", "postcode", "country"))
+    blobs["truth/whereabouts.csv"] = _csv(
+        stay_rows, ("child_id", "from", "to", "place", "la", "postcode", "lat", "lon", "country")
+    )
+    blobs["truth/schools.csv"] = _csv(
+        [{"laestab": x.laestab, "urn": x.urn, "name": x.name, "phase": x.phase, "postcode": x.postcode}
+         for x in world.all_schools()],
+        ("laestab", "urn", "name", "phase", "postcode"),
+    )
     blobs["truth/enrolments.csv"] = _csv(
         [{"child_id": c.id, "laestab": e.school.laestab, "school_name": e.school.name, "start": _iso(e.start),
           "end": _iso(e.end)} for c in world.children for e in c.enrolments],

@@ -63,3 +63,12 @@ def test_whereabouts_cover_each_childs_period(small_folder: Path) -> None:
         assert len(open_ended) == 1  # exactly one current place
         for s in rows:
             assert (s["place"] == "abroad") == (s["la"] == "")
+            if s["place"] == "home":
+                assert 50.0 < float(s["lat"]) < 56.0 and -3.0 < float(s["lon"]) < 0.0  # in England
+
+
+def test_schools_carry_laestab_numbers(small_folder: Path) -> None:
+    schools = _rows(small_folder / "truth" / "schools.csv")
+    assert {s["phase"] for s in schools} == {"primary", "secondary", "pru"}
+    for s in schools:
+        assert len(s["laestab"]) == 7 and s["laestab"][:3] in ("383", "384") and len(s["urn"]) == 6
