@@ -102,69 +102,74 @@ def _window(
 
 
 def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | None = None) -> Measures:
-    """The checklist's measures as of ``as_of``, with period counts over ``period``."""
-    m = Measures(as_of=as_of, period=period)
+    """The checklist's measures as of ``as_of``, with period counts over ``period``.
+
+    One statement, one round trip: each measure is a branch of a UNION ALL returning
+    (measure, key, counts...), and every branch reads an index only (see ix_cme_case_*).
+    """
     scope = [CaseRow.child_id.in_(sa.select(ChildRow.id).where(ChildRow.la_code == la_code))] if la_code else []
-
-    def grouped(column: Any, *where: sa.ColumnElement[bool]) -> dict[str, int]:
-        q = sa.select(column, sa.func.count()).where(*where, *scope).group_by(column)
-        return {str(k): int(n) for k, n in session.execute(q)}
-
-    m.by_status = grouped(CaseRow.status, CaseRow.status.in_([s.value for s in OPEN_STATUSES]))
-    now = _window(
-        [CaseRow.dfe_reason, CaseRow.whereabouts_known, CaseRow.risk_mask], CaseRow.cme_ended_on > as_of, as_of, scope
-    )
     flags = list(RISK_BITS.items())
-    risk_totals = dict.fromkeys((f.value for f, _ in flags), 0)
-    for reason, count, unlocated, *per_flag in session.execute(
-        sa.select(
-            now.c.dfe_reason,
-            sa.func.count(),
-            sa.func.count().filter(~now.c.whereabouts_known),
-            *(sa.func.count().filter(now.c.risk_mask.op("&")(bit) != 0) for _, bit in flags),
-        ).group_by(now.c.dfe_reason)
-    ):
-        m.by_reason[str(reason)] = int(count)
-        m.whereabouts_unknown += int(unlocated)
-        for (flag, _), n in zip(flags, per_flag, strict=True):
-            risk_totals[flag.value] += int(n)
-    m.cme_now = sum(m.by_reason.values())
-    m.by_risk = {k: v for k, v in risk_totals.items() if v}
-    during = _window(
-        [CaseRow.referred_on, CaseRow.new_to_area, CaseRow.new_to_country],
-        CaseRow.cme_ended_on >= period.start,
-        period.end,
-        scope,
-    )
-    in_period = during.c.referred_on.between(period.start, period.end)
-    period_row = session.execute(
-        sa.select(
-            sa.func.count(),
-            sa.func.count().filter(in_period),
-            sa.func.count().filter(in_period, during.c.new_to_area),
-            sa.func.count().filter(in_period, during.c.new_to_country),
+    width = 2 + len(flags)
+
+    def branch(measure: str, key: Any, *counts: Any) -> sa.Select[*tuple[Any, ...]]:
+        padded = [*counts, *([sa.literal(0)] * (width - len(counts)))]
+        return sa.select(
+            sa.literal(measure, sa.String).label("measure"),
+            sa.cast(key, sa.String).label("key"),
+            *(sa.cast(c, sa.BigInteger).label(f"n{i}") for i, c in enumerate(padded)),
         )
-    ).one()
-    m.cme_any_point, m.referred_in_period, m.new_to_area, m.new_to_country = (int(v) for v in period_row)
-    overdue = (
-        sa.select(TaskRow.kind, sa.func.count())
-        .where(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of)
-        .group_by(TaskRow.kind)
-    )
+
+    count = sa.func.count
+    status = branch("status", CaseRow.status, count()).where(
+        CaseRow.status.in_([s.value for s in OPEN_STATUSES]), *scope).group_by(CaseRow.status)
+    now = _window([CaseRow.dfe_reason, CaseRow.whereabouts_known, CaseRow.risk_mask], CaseRow.cme_ended_on > as_of,
+                  as_of, scope)
+    reasons = branch(
+        "reason", now.c.dfe_reason, count(), count().filter(~now.c.whereabouts_known),
+        *(count().filter(now.c.risk_mask.op("&")(bit) != 0) for _, bit in flags),
+    ).group_by(now.c.dfe_reason)
+    during = _window([CaseRow.referred_on, CaseRow.new_to_area, CaseRow.new_to_country],
+                     CaseRow.cme_ended_on >= period.start, period.end, scope)
+    in_period = during.c.referred_on.between(period.start, period.end)
+    periods = branch("period", sa.literal("all"), count(), count().filter(in_period),
+                     count().filter(in_period, during.c.new_to_area),
+                     count().filter(in_period, during.c.new_to_country))
+    overdue = branch("overdue", TaskRow.kind, count()).where(
+        TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of).group_by(TaskRow.kind)
     if la_code:
         overdue = overdue.join(CaseRow, CaseRow.id == TaskRow.case_id).where(*scope)
-    by_kind = {str(k): int(n) for k, n in session.execute(overdue)}
+    closures = branch("closure", CaseRow.closure_reason, count()).where(
+        CaseRow.closed_on.between(period.start, period.end), *scope).group_by(CaseRow.closure_reason)
+    days = _days(session, CaseRow.provision_on, CaseRow.referred_on)
+    pace = branch("pace", days, count()).where(
+        CaseRow.provision_on.between(period.start, period.end), *scope).group_by(days)
+
+    m = Measures(as_of=as_of, period=period)
+    risk_totals = dict.fromkeys((f.value for f, _ in flags), 0)
+    histogram: dict[int, int] = {}
+    by_kind: dict[str, int] = {}
+    for measure, key, first, second, *rest in session.execute(
+        sa.union_all(status, reasons, periods, overdue, closures, pace)
+    ):
+        if measure == "status":
+            m.by_status[key] = int(first)
+        elif measure == "reason":
+            m.by_reason[key] = int(first)
+            m.whereabouts_unknown += int(second)
+            for (flag, _), n in zip(flags, rest, strict=True):
+                risk_totals[flag.value] += int(n)
+        elif measure == "period":
+            m.cme_any_point, m.referred_in_period = int(first), int(second)
+            m.new_to_area, m.new_to_country = int(rest[0]), int(rest[1])
+        elif measure == "overdue":
+            by_kind[key] = int(first)
+        elif measure == "closure":
+            m.closures_by_reason[str(key)] = int(first)
+        elif measure == "pace":
+            histogram[int(key)] = int(first)
+    m.cme_now = sum(m.by_reason.values())
+    m.by_risk = {k: v for k, v in risk_totals.items() if v}
     m.overdue_tasks = sum(by_kind.values())
     m.overdue_follow_ups = by_kind.get(TaskKind.FOLLOW_UP.value, 0)
-    m.closures_by_reason = grouped(CaseRow.closure_reason, CaseRow.closed_on.between(period.start, period.end))
-    days = _days(session, CaseRow.provision_on, CaseRow.referred_on)
-    histogram = {
-        int(d): int(n)
-        for d, n in session.execute(
-            sa.select(days, sa.func.count())
-            .where(CaseRow.provision_on.between(period.start, period.end), *scope)
-            .group_by(days)
-        )
-    }
     m.pace = pace_from_histogram(histogram)
     return m
