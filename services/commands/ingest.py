@@ -18,7 +18,9 @@ from connectors.common.identifiers import is_la_code
 from connectors.common.parsing import ParseContext
 from connectors.common.producer import DeliveryError, EventProducer
 from connectors.health.mns import PdsClient
-from connectors.ingest import EXIT_UNDELIVERED, IngestSummary, PrintSink, Sink, ingest, watch
+from connectors.ingest import ingest, watch
+from connectors.sinks import PrintSink, Sink
+from connectors.summary import EXIT_UNDELIVERED, IngestSummary
 from services.settings import get_settings
 
 app = typer.Typer(

@@ -11,7 +11,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from connectors.common.parsing import ParseContext
-from connectors.ingest import PrintSink, watch
+from connectors.ingest import watch
+from connectors.sinks import PrintSink
 from services.commands.ingest import app
 from tests.unit.connectors.conftest import FIXTURES
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 import connectors.ingest as ingest_module
+import connectors.worker as worker_module
 from connectors.common.parsing import ParseContext
 from connectors.ingest import ingest
 from schemas.codec import Codec
@@ -70,7 +71,7 @@ def test_a_broken_worker_falls_back_to_parsing_here(monkeypatch: pytest.MonkeyPa
     def no_pool() -> None:
         raise OSError("cannot start a process")
 
-    monkeypatch.setattr(ingest_module, "_worker_pool", no_pool)
+    monkeypatch.setattr(worker_module, "worker_pool", no_pool)
     sink = CollectingSink()
     summary = ingest(_files(), "schools", sink, ctx)
     assert summary.delivery_error is None
