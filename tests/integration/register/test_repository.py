@@ -176,3 +176,23 @@ def test_officer_actions_and_overdue_escalation(uows: UnitOfWorkFactory) -> None
         assert case is not None and case.status is CaseStatus.CLOSED and case.open_tasks() == []
         actions = [a.action for a in uow.register.audit_for([case_id])]
         assert actions.count("task.escalated") == 1 and actions[-1] == "case.close"
+
+
+def test_upgrade_from_0001_keeps_data_and_backfills_the_risk_mask(register_url: str) -> None:
+    engine = make_engine(register_url)
+    try:
+        assert migrate(engine, "0001") == "0001"
+        with engine.begin() as conn:
+            conn.execute(sa.text("insert into child (id, la_code, restricted, ever_looked_after, ever_ehcp) "
+                                 "values ('c1', '383', false, false, false)"))
+            conn.execute(sa.text(
+                "insert into cme_case (id, child_id, status, referral_source, referred_on, dfe_reason, "
+                "whereabouts_known, new_to_area, new_to_country) values ('k1', 'c1', 'referred', 'school', "
+                "'2025-10-24', 'whereabouts_unknown', false, false, false)"))
+            conn.execute(sa.text("insert into case_risk_flag (case_id, flag) values ('k1', 'looked_after'), "
+                                 "('k1', 'new_arrival')"))
+        assert migrate(engine) == head_revision()
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("select risk_mask from cme_case where id = 'k1'")).scalar() == 1 + 64
+    finally:
+        engine.dispose()

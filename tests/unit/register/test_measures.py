@@ -47,3 +47,18 @@ def test_keep_until_by_data_class() -> None:
     assert retention.child_keep_until(D(2014, 5, 17), None, True, False, policy) == D(2059, 5, 17)
     assert retention.child_keep_until(D(2014, 5, 17), None, True, True, policy) == D(2089, 5, 17)
     assert retention.child_keep_until(None, D(2025, 1, 1), False, False, policy) == D(2050, 1, 1)
+
+
+def test_risk_bits_stay_as_migration_0002_stored_them() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    from services.register.model import RISK_BITS, RiskFlag, risk_mask
+
+    path = next((Path(retention.__file__).parent / "migrations" / "versions").glob("0002_*.py"))
+    spec = importlib.util.spec_from_file_location("register_migration_0002", path)
+    assert spec is not None and spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    assert {flag.value: bit for flag, bit in RISK_BITS.items()} == migration.RISK_BITS
+    assert risk_mask({RiskFlag.LOOKED_AFTER, RiskFlag.NEW_ARRIVAL}) == 65
