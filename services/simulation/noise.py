@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -15,6 +16,15 @@ from services.simulation.config import read_csv
 def nicknames() -> dict[str, str]:
     """Formal given name -> the short form people use."""
     return {r["name"]: r["nickname"] for r in read_csv("nicknames.csv")}
+
+
+_FOLD = str.maketrans({"ł": "l", "Ł": "L", "ø": "o", "Ø": "O", "ß": "ss", "đ": "d", "Đ": "D", "ı": "i"})
+
+
+def ascii_fold(text: str) -> str:
+    """Letters without their accents (Wiśniewski -> Wisniewski, Ștefan -> Stefan), as many systems store them."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).encode("ascii", "ignore").decode()
 
 
 def typo(rng: random.Random, text: str) -> str:
@@ -57,7 +67,8 @@ def apply(rng: random.Random, view: dict[str, Any], profile: dict[str, float]) -
     tags: list[str] = []
     draws = {name: rng.random() for name in (
         "nickname", "typo", "typo_field", "missing_upn", "missing_nhs", "dob_transposed", "stale_address",
-        "missing_middle", "bad_upn_check", "bad_nhs_check", "missing_dob",
+        "missing_middle", "bad_upn_check", "bad_nhs_check", "missing_dob", "ascii_names", "swapped_names",
+        "partial_surname",
     )}
 
     def hit(name: str) -> bool:
@@ -76,6 +87,18 @@ def apply(rng: random.Random, view: dict[str, Any], profile: dict[str, float]) -
         if changed != out[field]:
             out[field] = changed
             tags.append(f"typo_{field}")
+    if hit("ascii_names"):
+        names = ("given_name", "middle_names", "surname")
+        folded = {k: ascii_fold(out[k]) if out.get(k) else out.get(k) for k in names}
+        if any(folded[k] != out.get(k) for k in folded):
+            out.update(folded)
+            tags.append("ascii_names")
+    if hit("partial_surname") and ("-" in out["surname"] or " " in out["surname"]):
+        out["surname"] = out["surname"].replace("-", " ").split()[-1]
+        tags.append("partial_surname")
+    if hit("swapped_names"):
+        out["given_name"], out["surname"] = out["surname"], out["given_name"]
+        tags.append("swapped_names")
     if hit("missing_middle") and out.get("middle_names"):
         out["middle_names"] = None
         tags.append("missing_middle")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from services.simulation.noise import ascii_fold
 
 
 def _edi(text: str) -> str:
     """Upper-case ASCII with the EDIFACT release character before service characters."""
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().upper()
+    plain = ascii_fold(text).upper()
     return "".join(f"?{c}" if c in "?'+:" else c for c in plain)
 
 

@@ -49,3 +49,19 @@ def test_typos_change_one_thing() -> None:
     for _ in range(200):
         changed = typo(rng, "Kowalczyk")
         assert changed != "Kowalczyk" and abs(len(changed) - 9) <= 1
+
+
+def test_accents_fold_as_many_systems_store_names() -> None:
+    from services.simulation.noise import ascii_fold
+
+    assert ascii_fold("Wiśniewski") == "Wisniewski"
+    assert ascii_fold("Małgorzata Kozłowska") == "Malgorzata Kozlowska"
+    assert ascii_fold("Ștefan Crăciun") == "Stefan Craciun"
+    assert ascii_fold("Ní Bhriain") == "Ni Bhriain"
+
+
+def test_swapped_and_partial_names() -> None:
+    view = {**VIEW, "surname": "Smith-Walker"}
+    out, tags = apply(random.Random(2), view, {"swapped_names": 1.0, "partial_surname": 1.0})
+    assert (out["given_name"], out["surname"]) == ("Walker", "Oluwaseun")
+    assert tags == ["partial_surname", "swapped_names"]

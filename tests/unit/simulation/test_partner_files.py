@@ -88,7 +88,8 @@ def test_adults_on_passenger_lists_are_out_of_scope(parsed: list) -> None:
 def test_events_name_the_child_the_truth_says(parsed: list, small_scenario: Scenario) -> None:
     """A record without name or date defects carries its child's true name and birth date."""
     children_by_id = {c.id: c for c in small_scenario.world.children}
-    name_defects = {"nickname", "typo_surname", "typo_given_name", "dob_transposed", "missing_dob"}
+    name_defects = {"nickname", "typo_surname", "typo_given_name", "dob_transposed", "missing_dob", "ascii_names",
+                    "swapped_names", "partial_surname"}
     checked = 0
     for f, result in parsed:
         if f.malformed:
