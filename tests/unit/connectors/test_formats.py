@@ -40,7 +40,7 @@ def codec() -> Codec:
     return Codec()
 
 
-@pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED_FORMAT.items(), key=lambda kv: kv[0]))
+@pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED_FORMAT.items(), key=lambda kv: str(kv[0])))
 def test_format_is_detected_from_content(name: str, fmt: str | None) -> None:
     (path,) = [p for _, p in ALL if p.name == name][:1]
     family = path.relative_to(FIXTURES).parts[0]

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from connectors.common.parsing import ParseContext
 from connectors.ingest import watch
 from connectors.sinks import PrintSink
+from connectors.summary import IngestSummary
 from services.commands.ingest import app
 from tests.unit.connectors.conftest import FIXTURES
 
@@ -87,7 +88,7 @@ def test_unreachable_kafka_fails_clearly_naming_the_broker() -> None:
 
 def test_watch_ingests_files_that_arrive(tmp_path: Path) -> None:
     out = tmp_path / "events.jsonl"
-    summaries = []
+    summaries: list[IngestSummary] = []
     stop = threading.Event()
     with out.open("w") as stream:
         sink = PrintSink(stream)

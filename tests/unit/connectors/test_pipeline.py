@@ -11,6 +11,7 @@ import pytest
 import connectors.ingest as ingest_module
 import connectors.worker as worker_module
 from connectors.common.parsing import ParseContext
+from connectors.common.producer import DeliveryError
 from connectors.ingest import ingest
 from schemas.codec import Codec
 from schemas.topics import message_key, topic_for
@@ -82,3 +83,27 @@ def test_confirmation_is_batched_not_per_file(ctx: ParseContext) -> None:
     sink = CollectingSink()
     ingest(_files(), "schools", sink, ctx)
     assert sink.flushes == 1  # a handful of small files: one wait for Kafka's acks at the end
+
+
+class FailingSink(CollectingSink):
+    """Kafka stops confirming after the first batch."""
+
+    def flush(self) -> int:
+        if self.flushes:
+            raise DeliveryError("Kafka at 127.0.0.1:19092 did not confirm 3 records; 5 records were confirmed sent.")
+        self.confirmed = super().flush()
+        return self.confirmed
+
+
+def test_a_delivery_failure_says_what_was_and_was_not_sent(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
+    monkeypatch.setattr(ingest_module, "FLUSH_EVERY", 1)  # confirm after every file
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_FILES", 10**9)
+    files = _files()
+    sink = FailingSink()
+    summary = ingest(files, "schools", sink, ctx)
+    assert summary.exit_code == 3
+    assert summary.sent == sink.confirmed > 0  # the first file's records, confirmed before the failure
+    assert summary.delivery_error is not None
+    assert "did not confirm 3 records" in summary.delivery_error
+    assert f"not all confirmed: {files[1].name}; files before {files[1].name} were delivered" in summary.delivery_error
+    assert summary.files == 2  # it stopped at the failing file
