@@ -13,7 +13,7 @@ from schemas.events import validate
 from tests.unit.connectors.conftest import FIXTURES
 
 ALL = sorted((family, path) for family in FAMILIES for path in (FIXTURES / family).rglob("*") if path.is_file())
-EXPECTED_FORMAT = {
+EXPECTED_FORMAT: dict[str, str | None] = {
     "3832999_CTF_3844001_001.xml": "ctf",
     "deletion_return.csv": "returns-csv",
     "deletion_return.json": "returns-json",
@@ -40,7 +40,7 @@ def codec() -> Codec:
     return Codec()
 
 
-@pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED_FORMAT.items(), key=lambda kv: str(kv[0])))
+@pytest.mark.parametrize(("name", "fmt"), sorted(EXPECTED_FORMAT.items()))
 def test_format_is_detected_from_content(name: str, fmt: str | None) -> None:
     (path,) = [p for _, p in ALL if p.name == name][:1]
     family = path.relative_to(FIXTURES).parts[0]
