@@ -102,6 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse({"detail": "the register's database is unavailable; try again shortly"},
                             status_code=503, headers={"Retry-After": "5"})
 
+    @app.exception_handler(sa.exc.DataError)
+    async def unstorable(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # A value the database cannot hold (a NUL character, a number out of range): the caller's input.
+        log.warning("unstorable input", path=request.url.path, error=type(exc.orig).__name__)
+        return JSONResponse({"detail": [{"loc": ["request"], "msg": "a value contains characters or numbers "
+                                         "the register cannot store (e.g. a NUL character)", "type": "value_error"}]},
+                            status_code=422)
+
     for module in (auth, notifications, enquiries, children, cases, tasks, statistics, outbound, operations,
                    audit):
         app.include_router(module.router)

@@ -6,12 +6,14 @@ inside a route: a route that names ``OfficerCaller`` cannot be reached without t
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator
 
 from services.api.bootstrap import HubServices
 from services.api.clients import ClientInfo, Scope
@@ -110,3 +112,15 @@ OperatorCaller = Annotated[Caller, Depends(require(Scope.OPERATOR))]
 AuditorCaller = Annotated[Caller, Depends(require(Scope.AUDITOR))]
 AnyCaller = Annotated[Caller, Depends(authenticated)]
 PurposeDep = Annotated[str, Depends(purpose_of)]
+
+
+def _sane_date(value: dt.date) -> dt.date:
+    if not 1990 <= value.year <= 2100:
+        raise ValueError("date must be between 1990 and 2100")
+    return value
+
+
+# A date a register question can be about (keeps date arithmetic away from year 1 and year 9999).
+SaneDate = Annotated[dt.date, AfterValidator(_sane_date)]
+# Text for queries: printable, no NUL or control characters (the database cannot store NUL).
+NO_CONTROL = r"^[^\x00-\x1f\x7f]*$"

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.api.deps import AuditorCaller, HubDep
+from services.api.deps import NO_CONTROL, AuditorCaller, HubDep
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
@@ -44,8 +44,8 @@ def read_audit(
     hub: HubDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="return entries after this sequence number")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    actor: Annotated[str | None, Query(max_length=64)] = None,
-    subject_id: Annotated[str | None, Query(max_length=64)] = None,
+    actor: Annotated[str | None, Query(max_length=64, pattern=NO_CONTROL)] = None,
+    subject_id: Annotated[str | None, Query(max_length=64, pattern=NO_CONTROL)] = None,
 ) -> AuditPage:
     """Entries in order, a page at a time (``next_after`` continues)."""
     rows = hub.audit.entries(after=after, limit=limit, actor=actor, subject_id=subject_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, Any
 from urllib.parse import parse_qs, unquote
 
@@ -47,6 +48,9 @@ _FORM = {
 }
 
 
+_PRINTABLE = re.compile(r"[\x20-\x7e]{1,400}")
+
+
 def _error(status: int, error: str, description: str, **headers: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
 
@@ -80,8 +84,8 @@ async def token(request: Request, hub: HubDep,
         return _error(400, "unsupported_grant_type", "only grant_type=client_credentials is supported")
     credentials = _basic(authorization) or (form.get("client_id", ""), form.get("client_secret", ""))
     client_id, secret = credentials
-    if not client_id or not secret:
-        return _error(401, "invalid_client", "client_id and client_secret are required",
+    if not client_id or not secret or not _PRINTABLE.fullmatch(client_id + secret):
+        return _error(401, "invalid_client", "client_id and client_secret (printable ASCII) are required",
                       **{"WWW-Authenticate": "Basic"})
     # Slow down guessing: a few attempts per second per client id.
     refusal = hub.limiter.check(f"token:{client_id}", 2.0, 10, 10_000)

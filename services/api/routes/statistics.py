@@ -7,11 +7,12 @@ import datetime as dt
 import io
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Query
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from services.api.deps import HubDep, OfficerCaller
+from services.api.deps import HubDep, OfficerCaller, SaneDate
 from services.register.dfe_extract import build_extract
 from services.register.measures import Period, school_year_of
 from services.register.views import dashboard
@@ -52,9 +53,9 @@ class ExtractOut(BaseModel):
 @router.get("", response_model=MeasuresOut, summary="Dashboard measures")
 def measures(
     caller: OfficerCaller, hub: HubDep,
-    as_of: dt.date | None = None,
-    period_start: dt.date | None = None,
-    period_end: dt.date | None = None,
+    as_of: SaneDate | None = None,
+    period_start: SaneDate | None = None,
+    period_end: SaneDate | None = None,
 ) -> MeasuresOut:
     """CME now and over a period (default: the school year to date), by status, reason and risk."""
     day = as_of or dt.date.today()
@@ -62,7 +63,8 @@ def measures(
     try:
         period = Period(period_start or year.start, period_end or day)
     except ValueError as exc:
-        raise HTTPException(422, detail=str(exc)) from exc
+        raise RequestValidationError([{"loc": ("query", "period_end"), "msg": str(exc), "type": "value_error",
+                                       "input": str(period_end)}]) from exc
     with hub.sessions() as session:
         m = dashboard(session, day, period)
     data = dataclasses.asdict(m)
@@ -74,7 +76,7 @@ def measures(
             responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
 def dfe_extract(
     caller: OfficerCaller, hub: HubDep,
-    census_date: dt.date,
+    census_date: SaneDate,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> Response:
     """The termly collection for a census date, as JSON or as the CSV to upload."""

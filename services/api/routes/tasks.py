@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from services.api.deps import HubDep, OfficerCaller
+from services.api.deps import HubDep, OfficerCaller, SaneDate
 from services.api.routes.cases import TaskOut
 from services.register.model import TaskState
 from services.register.orm import TaskRow
@@ -27,7 +27,7 @@ class TasksDue(BaseModel):
 @router.get("/due", response_model=TasksDue, summary="Open tasks due by a date")
 def tasks_due(
     caller: OfficerCaller, hub: HubDep,
-    by: dt.date | None = None,
+    by: SaneDate | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> TasksDue:
     """Open tasks due on or before ``by`` (default: a week from today), overdue ones first."""
