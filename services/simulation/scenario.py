@@ -7,6 +7,7 @@ import io
 import json
 import random
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -61,8 +62,15 @@ def _episodes(world: World, stories: Stories) -> None:
         "left_destination_unknown": family_kids,
         "not_returned_from_abroad": family_kids,
     }
-    # A story is drawn per family, so weight each reason by its share of children per child it brings.
-    draw = Weighted(list(reasons), [float(r["share"]) / kids_per_story.get(k, 1.0) for k, r in reasons.items()])
+    # A story is drawn per family, so weight each reason by its share of children over the children a
+    # story of it brings — learnt as the run goes (the prior counts as two stories).
+    stories_of: Counter[str] = Counter()
+    children_of: Counter[str] = Counter()
+
+    def draw() -> str:
+        weights = [float(r["share"]) * (stories_of[k] + 2) / (children_of[k] + 2 * kids_per_story.get(k, 1.0))
+                   for k, r in reasons.items()]
+        return str(Weighted(list(reasons), weights).draw(rng))
     norm = sum(float(r["share"]) * float(r["relative_duration"]) for r in reasons.values())
     runners: dict[str, Callable[[str, date, float], int]] = {
         "arrived_from_abroad_no_place": stories.arrived_from_abroad,
@@ -82,13 +90,16 @@ def _episodes(world: World, stories: Stories) -> None:
             budget = round(per_child * size * days / 365)
             misses = 0
             while budget > 0 and misses < 200:
-                reason = draw.draw(rng)
+                reason = draw()
                 mean = mean_days * float(reasons[reason]["relative_duration"]) / norm
                 start = low + timedelta(days=rng.randrange(days))
                 while reason not in ARRIVALS and not is_school_day(start):  # schools act on school days
                     start = low + timedelta(days=rng.randrange(days))
                 made = runners[reason](la, start, rng.gammavariate(shape, mean / shape))
                 misses = 0 if made else misses + 1
+                if made:
+                    stories_of[reason] += 1
+                    children_of[reason] += made
                 budget -= made
 
 
