@@ -34,6 +34,14 @@ def parse_date(value: str | None, label: str, *, as_of: date | None = None) -> t
     if value is None or not str(value).strip():
         return None, []
     text = str(value).strip()
+    if len(text) == 10 and text[4] == "-" and text[7] == "-":  # the usual case, parsed in C
+        try:
+            fast = date.fromisoformat(text)
+        except ValueError:
+            pass  # the slow path below says what is wrong
+        else:
+            if as_of is None or fast <= as_of:
+                return fast, []
     m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][0-9:.+\-Z]*)?", text)
     if not m:
         return None, [Problem("bad_date", f"{label} '{text}': not a date in YYYY-MM-DD form")]

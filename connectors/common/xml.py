@@ -89,6 +89,18 @@ def text(el: Element | None, path: str) -> str | None:
     return value or None
 
 
+def texts(el: Element | None) -> dict[str, str]:
+    """The trimmed, non-blank text of each child element by tag (the first when a tag repeats)."""
+    out: dict[str, str] = {}
+    if el is None:
+        return out
+    for child in el:
+        value = child.text.strip() if child.text else ""
+        if value and child.tag not in out:
+            out[child.tag] = value
+    return out
+
+
 def find_all(el: Element, path: str) -> list[Element]:
     """Every element at the ``a/b/c`` path under ``el``, in document order."""
     level = [el]

@@ -17,7 +17,7 @@ from connectors.common.canonical import AddressInput, ChildInput, ContactInput, 
 from connectors.common.parsing import ParseContext, at_midnight, dob_problems, parse_date, parse_datetime, whole_file
 from connectors.common.problems import Problem, UnreadableInput
 from connectors.common.quarantine import ParseResult, Quarantined
-from connectors.common.xml import element_slices, find_all, parse_xml, text
+from connectors.common.xml import element_slices, find_all, parse_xml, text, texts
 
 FORMAT = "ctf"
 KIND = "school"
@@ -112,29 +112,35 @@ def _address(pupil: Element) -> list[AddressInput]:
     addr = pupil.find("Address")
     if addr is None:
         return []
-    bs = addr.find("BS7666Address")
-    if bs is not None:
-        paon_street = " ".join(x for x in (text(bs, "PAON"), text(bs, "Street")) if x)
-        lines = [x for x in (text(bs, "SAON"), paon_street, text(bs, "Locality")) if x]
-        town = text(bs, "PostTown") or text(bs, "Town")
-        uprn = text(bs, "UniquePropertyReferenceNumber")
+    a = texts(addr)
+    bs_el = addr.find("BS7666Address")
+    if bs_el is not None:
+        bs = texts(bs_el)
+        paon_street = " ".join(x for x in (bs.get("PAON"), bs.get("Street")) if x)
+        lines = [x for x in (bs.get("SAON"), paon_street, bs.get("Locality")) if x]
+        town = bs.get("PostTown") or bs.get("Town")
+        uprn = bs.get("UniquePropertyReferenceNumber")
     else:
-        lines = [x for i in range(1, 6) if (x := text(addr, f"AddressLines/AddressLine{i}"))]
+        al = texts(addr.find("AddressLines"))
+        lines = [x for i in range(1, 6) if (x := al.get(f"AddressLine{i}"))]
         town, uprn = None, None
-    return [AddressInput(lines=lines, town=town, postcode=text(addr, "PostCode"), uprn=uprn, kind="home")]
+    return [AddressInput(lines=lines, town=town, postcode=a.get("PostCode"), uprn=uprn, kind="home")]
+
+
+_RESPONSIBILITY = {"true": True, "1": True, "false": False, "0": False}
 
 
 def _contacts(pupil: Element) -> list[ContactInput]:
     contacts = []
     for c in find_all(pupil, "Contacts/Contact"):
-        name = " ".join(x for x in (text(c, "Forename"), text(c, "Surname")) if x) or None
-        resp = (text(c, "Responsibility") or "").lower()
+        f = texts(c)
+        name = " ".join(x for x in (f.get("Forename"), f.get("Surname")) if x) or None
         contacts.append(
             ContactInput(
                 name=name,
-                relationship=text(c, "Relationship"),
+                relationship=f.get("Relationship"),
                 phones=[p for p in (text(ph, "PhoneNo") for ph in find_all(c, "Phones/Phone")) if p],
-                has_parental_responsibility={"true": True, "1": True, "false": False, "0": False}.get(resp),
+                has_parental_responsibility=_RESPONSIBILITY.get(f.get("Responsibility", "").lower()),
             )
         )
     return contacts
@@ -150,37 +156,39 @@ def read_pupil(
     """A pupil's identity and event fields, the reasons to quarantine it, and its warnings."""
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    surname, forename = text(pupil, "Surname"), text(pupil, "Forename")
+    f = texts(pupil)
+    basic = texts(pupil.find("BasicDetails"))
+    surname, forename = f.get("Surname"), f.get("Forename")
     if not surname:
         problems.append(Problem("missing_name", "Surname missing"))
     if not forename:
         problems.append(Problem("missing_name", "Forename missing"))
-    dob_raw = text(pupil, "DOB")
+    dob_raw = f.get("DOB")
     dob, dob_errs = parse_date(dob_raw, "DOB")
     problems.extend(dob_errs)
     if dob_raw is None:
         problems.append(Problem("missing_dob", "DOB missing"))
     elif dob is not None:
         problems.extend(dob_problems(dob, ctx.as_of, "DOB"))
-    sex = text(pupil, "Sex") or text(pupil, "Gender")
+    sex = f.get("Sex") or f.get("Gender")
     if sex not in ("M", "F"):
         warnings.append(Problem("unknown_sex", f"Sex '{sex or ''}': not M or F, recorded as unknown"))
-    upn = text(pupil, "UPN")
+    upn = f.get("UPN")
     if not upn:
         warnings.append(Problem("missing_upn", "UPN missing"))
     sen = [s for s in (text(x, "SENprovision") for x in find_all(pupil, "SENhistory/SEN")) if s]
     in_care = (text(pupil, "LookedAfter/InCare") or "").lower() in ("true", "1")
-    former_surname = text(pupil, "BasicDetails/FormerSurname")
+    former_surname = basic.get("FormerSurname")
     child = ChildInput(
         given_name=forename,
-        middle_names=text(pupil, "BasicDetails/MiddleNames"),
+        middle_names=basic.get("MiddleNames"),
         surname=surname,
         former_surnames=[former_surname] if former_surname and former_surname != surname else [],
         date_of_birth=dob,
         sex=sex if sex in ("M", "F") else "U",
         upn=upn,
-        former_upn=text(pupil, "BasicDetails/FormerUPN"),
-        uln=text(pupil, "UniqueLearnerNumber"),
+        former_upn=basic.get("FormerUPN"),
+        uln=f.get("UniqueLearnerNumber"),
         addresses=_address(pupil),
         contacts=_contacts(pupil),
         looked_after=in_care,
@@ -194,12 +202,12 @@ def read_pupil(
         if left:
             leaving_dates.append(left)
     years = find_all(pupil, "Attendance/YearData")
-    latest = max(years, key=lambda y: text(y, "Year") or "") if years else None
-    possible = _int(text(latest, "SessionsPossible"))
-    attended = _int(text(latest, "SessionsAttended"))
-    if latest is not None and possible is not None:
+    latest = texts(max(years, key=lambda y: text(y, "Year") or "")) if years else {}
+    possible = _int(latest.get("SessionsPossible"))
+    attended = _int(latest.get("SessionsAttended"))
+    if possible is not None:
         counted = sum(
-            _int(text(latest, t)) or 0 for t in ("SessionsAttended", "SessionsAuthorised", "SessionsUnauthorised")
+            _int(latest.get(t)) or 0 for t in ("SessionsAttended", "SessionsAuthorised", "SessionsUnauthorised")
         )
         if counted > possible:
             warnings.append(
