@@ -44,15 +44,32 @@ KEY_PARTS: dict[str, Callable[[Prepared], set[str]]] = {
 }
 
 
-def blocking_keys(rule: BlockingRule, p: Prepared) -> set[str]:
-    """Every key value ``p`` has under ``rule`` (the product of its parts' values)."""
-    keys = {rule.name}
+def blocking_keys(rule: BlockingRule, p: Prepared, parts: dict[str, set[str]] | None = None) -> set[str]:
+    """Every key value ``p`` has under ``rule`` (the product of its parts' values).
+
+    ``parts`` caches part values across the rules of one record (several rules share parts).
+    """
+    keys = [rule.name]
     for part in rule.key:
-        values = KEY_PARTS[part](p)
+        if parts is None:
+            values = KEY_PARTS[part](p)
+        else:
+            values = parts.get(part)  # type: ignore[assignment]
+            if values is None:
+                values = parts[part] = KEY_PARTS[part](p)
         if not values:
             return set()
-        keys = {f"{k}/{v}" for k in keys for v in values}
-    return keys
+        keys = [k + "/" + v for k in keys for v in values]
+    return set(keys)
+
+
+def all_keys(rules: list[BlockingRule], p: Prepared) -> list[str]:
+    """The keys of ``p`` under every rule."""
+    parts: dict[str, set[str]] = {}
+    found: list[str] = []
+    for rule in rules:
+        found.extend(blocking_keys(rule, p, parts))
+    return found
 
 
 class BlockingIndex:
@@ -89,9 +106,9 @@ class BlockingIndex:
         position = len(self.records)
         self.records.append(prepared)
         self.positions[prepared.id] = position
-        for rule in self.rules:
-            for key in blocking_keys(rule, prepared):
-                self.blocks[key].append(position)
+        blocks = self.blocks
+        for key in all_keys(self.rules, prepared):
+            blocks[key].append(position)
         if prepared.given_first:
             self.given_counts[prepared.given_first] += 1
         if prepared.surname_compact:
@@ -109,15 +126,14 @@ class BlockingIndex:
     def candidates(self, p: Prepared) -> set[int]:
         """Positions of register records sharing at least one blocking key with ``p``."""
         found: set[int] = set()
-        for rule in self.rules:
-            for key in blocking_keys(rule, p):
-                block = self.blocks.get(key)
-                if not block:
-                    continue
-                if len(block) > self.max_block_size:
-                    self.oversized_lookups += 1
-                    continue
-                found.update(block)
+        for key in all_keys(self.rules, p):
+            block = self.blocks.get(key)
+            if not block:
+                continue
+            if len(block) > self.max_block_size:
+                self.oversized_lookups += 1
+                continue
+            found.update(block)
         return {i for i in found if self.records[i] is not None}
 
     def frequency(self, field: str, value: str) -> float:

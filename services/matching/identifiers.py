@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # value 0..22; I, O and S are never used
+_UPN_VALUES = {**{str(i): i for i in range(10)}, **{c: i for i, c in enumerate(_UPN_LETTERS)}}
 _UPN_SHAPE = re.compile(r"^[A-HJ-NP-RT-Z]\d{11}[\dA-HJ-NP-RT-Z]$")
 
 
@@ -16,7 +17,7 @@ def compact(value: str | None) -> str:
     """Upper-case and strip spaces and hyphens, the usual ways identifiers are written."""
     if not value:
         return ""
-    return re.sub(r"[\s\-]", "", value).upper()
+    return "".join(value.split()).replace("-", "").upper()
 
 
 def nhs_number_is_valid(value: str | None) -> bool:
@@ -24,7 +25,8 @@ def nhs_number_is_valid(value: str | None) -> bool:
     digits = compact(value)
     if len(digits) != 10 or not digits.isdigit():
         return False
-    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    d = [ord(c) - 48 for c in digits]
+    total = 10 * d[0] + 9 * d[1] + 8 * d[2] + 7 * d[3] + 6 * d[4] + 5 * d[5] + 4 * d[6] + 3 * d[7] + 2 * d[8]
     check = 11 - total % 11
     if check == 11:
         check = 0
@@ -33,8 +35,10 @@ def nhs_number_is_valid(value: str | None) -> bool:
 
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it (the last may be a letter)."""
-    values = [int(c) if c.isdigit() else _UPN_LETTERS.index(c) for c in body]
-    return _UPN_LETTERS[sum(v * w for v, w in zip(values, range(2, 14), strict=True)) % 23]
+    total = 0
+    for weight, char in enumerate(body, start=2):
+        total += weight * _UPN_VALUES[char]
+    return _UPN_LETTERS[total % 23]
 
 
 def upn_is_valid(value: str | None) -> bool:
