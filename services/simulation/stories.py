@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from services.simulation.calendar import add_school_days, is_school_day, next_school_day, school_days_before
+from services.simulation.config import read_csv
 from services.simulation.model import PLACE_ABROAD, PLACE_ELSEWHERE, PLACE_HOME, Child, Episode, Family, School, Stay
 from services.simulation.world import Weighted, World
 
@@ -23,7 +24,7 @@ class Stories:
         self.w = world
         self.rng = world.rng
         self.busy: dict[str, date] = {}  # family id -> the day its current story ends
-        self.airports = {r["airport"]: r["country"] for r in _airport_rows()}
+        self.airports = {r["airport"]: r["country"] for r in read_csv("airports.csv")}
 
     # choosing who ----------------------------------------------------------------------------
     def _free(self, family: Family, day: date) -> bool:
@@ -136,10 +137,7 @@ class Stories:
     def arrived_from_abroad(self, la: str, day: date, length: float) -> int:
         """A family arrives from abroad and the children wait for a school place."""
         w, rng = self.w, self.rng
-        mix = w.group_mix[la]
-        groups = Weighted(mix.items, [(0.15 if g == "white_british" else 3.0) * (mix.cumulative[i] - (
-            mix.cumulative[i - 1] if i else 0)) for i, g in enumerate(mix.items)])
-        family, surname = w.new_family(la, groups.draw(rng))
+        family, surname = w.new_family(la, w.arrival_mix[la].draw(rng))
         country = w.groups[family.group].nationality
         family.stays.append(Stay(w.t0 - timedelta(days=3000), None, PLACE_ABROAD, None,
                                  "ESP" if country == "GBR" else country, None))
@@ -485,12 +483,6 @@ class Stories:
         self.fly(family, kids, day, "departure", country, la)
         self.fly(family, kids, back, "arrival", country, la)
         self._hold(family, back)
-
-
-def _airport_rows() -> list[dict[str, str]]:
-    from services.simulation.config import read_csv
-
-    return read_csv("airports.csv")
 
 
 def holiday_days(start: date, end: date) -> list[date]:

@@ -17,9 +17,6 @@ from services.simulation.partners import police as pol
 from services.simulation.partners import schools as sch
 from services.simulation.world import Signal, World
 
-KIND_ORDER = ("admission", "deletion", "absence", "ctf", "health_address", "health_patient", "police_missing",
-              "police_found", "encompass", "border")  # fmt: skip
-
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), UTC)

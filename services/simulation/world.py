@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from bisect import bisect
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from itertools import accumulate
 from typing import Any
 
@@ -54,7 +54,6 @@ class Signal:
     la: str  # the authority it is about (the responsible authority)
     view: dict[str, Any]
     details: dict[str, Any] = field(default_factory=dict)
-    at: datetime | None = None
 
 
 def _groups() -> dict[str, Group]:
@@ -93,6 +92,13 @@ class World:
         # An authority without its own column takes the home authority's mix.
         self.group_mix = {
             la: Weighted([r["group"] for r in rows], [float(r.get(f"share_{la}") or r["share_383"]) for r in rows])
+            for la in config.size_of
+        }
+        # Families arriving from abroad: mostly the migrant groups, some British families coming home.
+        self.arrival_mix = {
+            la: Weighted([r["group"] for r in rows],
+                         [float(r.get(f"share_{la}") or r["share_383"]) * (0.15 if r["nationality"] == "GBR" else 3.0)
+                          for r in rows])
             for la in config.size_of
         }
         self.places = {la: Weighted(rows, [float(r["weight"]) for r in rows]) for la, rows in places_by_la().items()}
