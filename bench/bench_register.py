@@ -439,13 +439,16 @@ def run(children: int, server: str, keep: bool, reuse: bool = False) -> dict[str
         figures["load_s"] = time.perf_counter() - start
         sessions = session_factory(engine)
         with sessions() as session:
-            case_ids = list(session.scalars(sa.text("select id from cme_case order by random() limit 300")))
+            case_ids = list(session.scalars(sa.text("select id from cme_case order by random() limit 320")))
             open_ids = list(
                 session.scalars(sa.text("select id from cme_case where status <> 'closed' order by random() limit 100"))
             )
             for _ in range(20):  # warm the pool and the server's caches
                 session.execute(sa.text("select count(*) from cme_case")).scalar()
             baseline = _timed(lambda: session.execute(sa.text("select count(*) from cme_case")).scalar(), 50)
+            for warm in case_ids[:20]:  # warm-up: statement cache and buffers
+                child_timeline(session, warm)
+            case_ids = case_ids[20:]
             ids = iter(case_ids + open_ids)
 
             def one_view() -> object:
@@ -454,8 +457,9 @@ def run(children: int, server: str, keep: bool, reuse: bool = False) -> dict[str
 
             views = _timed(one_view, len(case_ids) + len(open_ids))
             period = Period(school_year_of(TODAY).start, TODAY)
-            measures = dashboard(session, TODAY, period)
-            dashboards = _timed(lambda: dashboard(session, TODAY, period), 30)
+            for _ in range(5):  # warm-up: statement cache, plans, buffers
+                measures = dashboard(session, TODAY, period)
+            dashboards = _timed(lambda: dashboard(session, TODAY, period), 50)
             start = time.perf_counter()
             loaded = sum(1 for _ in RegisterRepository(session).iter_candidates())
             figures["candidates_s"] = time.perf_counter() - start

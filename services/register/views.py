@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,9 +72,9 @@ def child_timeline(session: Session, child_or_case_id: str) -> ChildTimeline:
     return ChildTimeline(child, cases, notes, enquiries, entries)
 
 
-def _days(session: Session, later: Any, earlier: Any) -> sa.ColumnElement[int]:
+def _days_for(dialect: str, later: Any, earlier: Any) -> sa.ColumnElement[int]:
     """Whole days between two date columns, in the backend's own arithmetic."""
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return sa.cast(later - earlier, sa.Integer)
     return sa.cast(sa.func.julianday(later) - sa.func.julianday(earlier), sa.Integer)
 
@@ -92,7 +93,7 @@ def cme_during(period: Period) -> sa.ColumnElement[bool]:
 
 
 def _window(
-    cols: list[Any], ended: sa.ColumnElement[bool], referred_by: dt.date, scope: Sequence[sa.ColumnElement[bool]]
+    cols: list[Any], ended: sa.ColumnElement[bool], referred_by: Any, scope: Sequence[sa.ColumnElement[bool]]
 ) -> sa.Subquery:
     """Episodes still open (no end) or ending per ``ended``, referred by a date: two branches of
     UNION ALL rather than one OR, so each branch is an index-only scan of ix_cme_case_cme_window."""
@@ -101,13 +102,20 @@ def _window(
     return sa.union_all(open_branch, ended_branch).subquery()
 
 
-def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | None = None) -> Measures:
-    """The checklist's measures as of ``as_of``, with period counts over ``period``.
+@lru_cache(maxsize=8)
+def _dashboard_statement(dialect: str, scoped: bool) -> sa.CompoundSelect[Any]:
+    """The dashboard as one statement with parameters as_of, start, end (and la_code when scoped).
 
     One statement, one round trip: each measure is a branch of a UNION ALL returning
-    (measure, key, counts...), and every branch reads an index only (see ix_cme_case_*).
+    (measure, key, counts...), and every branch reads an index only (see ix_cme_case_*). Built
+    once per backend, so each call pays only for the query, not for building it.
     """
-    scope = [CaseRow.child_id.in_(sa.select(ChildRow.id).where(ChildRow.la_code == la_code))] if la_code else []
+    as_of, start, end = (sa.bindparam(n, type_=sa.Date) for n in ("as_of", "start", "end"))
+    scope = (
+        [CaseRow.child_id.in_(sa.select(ChildRow.id).where(ChildRow.la_code == sa.bindparam("la_code")))]
+        if scoped
+        else []
+    )
     flags = list(RISK_BITS.items())
     width = 2 + len(flags)
 
@@ -120,37 +128,62 @@ def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | N
         )
 
     count = sa.func.count
-    status = branch("status", CaseRow.status, count()).where(
-        CaseRow.status.in_([s.value for s in OPEN_STATUSES]), *scope).group_by(CaseRow.status)
-    now = _window([CaseRow.dfe_reason, CaseRow.whereabouts_known, CaseRow.risk_mask], CaseRow.cme_ended_on > as_of,
-                  as_of, scope)
+    status = (
+        branch("status", CaseRow.status, count())
+        .where(CaseRow.status.in_([s.value for s in OPEN_STATUSES]), *scope)
+        .group_by(CaseRow.status)
+    )
+    now = _window(
+        [CaseRow.dfe_reason, CaseRow.whereabouts_known, CaseRow.risk_mask], CaseRow.cme_ended_on > as_of, as_of, scope
+    )
     reasons = branch(
-        "reason", now.c.dfe_reason, count(), count().filter(~now.c.whereabouts_known),
+        "reason",
+        now.c.dfe_reason,
+        count(),
+        count().filter(~now.c.whereabouts_known),
         *(count().filter(now.c.risk_mask.op("&")(bit) != 0) for _, bit in flags),
     ).group_by(now.c.dfe_reason)
-    during = _window([CaseRow.referred_on, CaseRow.new_to_area, CaseRow.new_to_country],
-                     CaseRow.cme_ended_on >= period.start, period.end, scope)
-    in_period = during.c.referred_on.between(period.start, period.end)
-    periods = branch("period", sa.literal("all"), count(), count().filter(in_period),
-                     count().filter(in_period, during.c.new_to_area),
-                     count().filter(in_period, during.c.new_to_country))
-    overdue = branch("overdue", TaskRow.kind, count()).where(
-        TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of).group_by(TaskRow.kind)
-    if la_code:
+    during = _window(
+        [CaseRow.referred_on, CaseRow.new_to_area, CaseRow.new_to_country], CaseRow.cme_ended_on >= start, end, scope
+    )
+    in_period = during.c.referred_on.between(start, end)
+    periods = branch(
+        "period",
+        sa.literal("all"),
+        count(),
+        count().filter(in_period),
+        count().filter(in_period, during.c.new_to_area),
+        count().filter(in_period, during.c.new_to_country),
+    )
+    overdue = (
+        branch("overdue", TaskRow.kind, count())
+        .where(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < as_of)
+        .group_by(TaskRow.kind)
+    )
+    if scoped:
         overdue = overdue.join(CaseRow, CaseRow.id == TaskRow.case_id).where(*scope)
-    closures = branch("closure", CaseRow.closure_reason, count()).where(
-        CaseRow.closed_on.between(period.start, period.end), *scope).group_by(CaseRow.closure_reason)
-    days = _days(session, CaseRow.provision_on, CaseRow.referred_on)
-    pace = branch("pace", days, count()).where(
-        CaseRow.provision_on.between(period.start, period.end), *scope).group_by(days)
+    closures = (
+        branch("closure", CaseRow.closure_reason, count())
+        .where(CaseRow.closed_on.between(start, end), *scope)
+        .group_by(CaseRow.closure_reason)
+    )
+    days = _days_for(dialect, CaseRow.provision_on, CaseRow.referred_on)
+    pace = branch("pace", days, count()).where(CaseRow.provision_on.between(start, end), *scope).group_by(days)
+    return sa.union_all(status, reasons, periods, overdue, closures, pace)
 
+
+def dashboard(session: Session, as_of: dt.date, period: Period, la_code: str | None = None) -> Measures:
+    """The checklist's measures as of ``as_of``, with period counts over ``period`` (one query)."""
+    statement = _dashboard_statement(session.get_bind().dialect.name, la_code is not None)
+    params: dict[str, Any] = {"as_of": as_of, "start": period.start, "end": period.end}
+    if la_code is not None:
+        params["la_code"] = la_code
+    flags = list(RISK_BITS.items())
     m = Measures(as_of=as_of, period=period)
     risk_totals = dict.fromkeys((f.value for f, _ in flags), 0)
     histogram: dict[int, int] = {}
     by_kind: dict[str, int] = {}
-    for measure, key, first, second, *rest in session.execute(
-        sa.union_all(status, reasons, periods, overdue, closures, pace)
-    ):
+    for measure, key, first, second, *rest in session.execute(statement, params):
         if measure == "status":
             m.by_status[key] = int(first)
         elif measure == "reason":
