@@ -168,7 +168,6 @@ def check_envelope(segments: list[Segment]) -> tuple[list[Problem], list[list[Se
 
 
 def _voyage(message: list[Segment], problems: list[Problem]) -> Voyage | None:
-    head = [s for s in message if not (s.tag == "NAD" and s.qualifier() in ("FL", "FM"))]
     first_pax = next(
         (i for i, s in enumerate(message) if s.tag == "NAD" and s.qualifier() in ("FL", "FM")), len(message)
     )

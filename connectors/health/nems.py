@@ -50,7 +50,7 @@ def _resources(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def _focus_patient(header: dict[str, Any], by_url: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """Follow MessageHeader.focus → Communication.payload → Patient; else the message's only Patient."""
     for focus in list_at(header, "focus"):
-        target = by_url.get(str(obj_at({"f": focus}, "f").get("reference")))
+        target = by_url.get(str(focus.get("reference"))) if isinstance(focus, dict) else None
         if target and target.get("resourceType") == "Patient":
             return target
         if target and target.get("resourceType") == "Communication":
