@@ -10,7 +10,7 @@ import jellyfish
 
 from services.matching.identifiers import compact, nhs_number_is_valid, upn_is_valid
 from services.matching.names import NameTables, default_tables, normalise_name
-from services.matching.records import PersonRecord
+from services.matching.records import Address, PersonRecord
 
 _ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})")
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
@@ -71,7 +71,7 @@ def parse_date(text: str | None) -> date | None:
 
 def normalise_postcode(value: str | None) -> str:
     """Upper-case with no spaces (``LS14AB``); the comparison works on this compact form."""
-    return re.sub(r"\s+", "", value or "").upper()
+    return "".join((value or "").split()).upper()
 
 
 def normalise_address(value: str | None) -> str:
@@ -116,6 +116,21 @@ def _surname_features(
 @lru_cache(maxsize=65536)
 def _address(text: str | None) -> str:
     return normalise_address(text)
+
+
+@lru_cache(maxsize=65536)
+def _places(
+    addresses: tuple[Address, ...],
+) -> tuple[tuple[str, ...], str, frozenset[str], frozenset[str], tuple[str, ...], str]:
+    # Households share addresses: parse each distinct address history once.
+    ordered = sorted(addresses, key=lambda a: not a.current) if len(addresses) > 1 else addresses
+    postcodes = tuple(dict.fromkeys(p for p in (normalise_postcode(a.postcode) for a in ordered) if p))
+    current = [normalise_postcode(a.postcode) for a in ordered if a.current and a.postcode]
+    uk = [p for p in postcodes if _UK_POSTCODE.match(p)]
+    texts = tuple(t for t in (_address(a.text) for a in ordered) if t)
+    current_texts = [_address(a.text) for a in ordered if a.current and a.text]
+    return (postcodes, current[0] if current else "", frozenset(p[:-2] for p in uk), frozenset(p[:-3] for p in uk),
+            texts, current_texts[0] if current_texts else "")
 
 
 class Prepared:
@@ -182,18 +197,8 @@ class Prepared:
         self.dob_text = f"{self.dob[0]:04d}{self.dob[1]:02d}{self.dob[2]:02d}" if self.dob else ""
         sex = (record.sex or "").strip().upper()[:1]
         self.sex = sex if sex in ("M", "F") else ""
-        addresses = sorted(record.addresses, key=lambda a: not a.current)
-        postcodes = [normalise_postcode(a.postcode) for a in addresses if a.postcode]
-        self.postcodes = tuple(dict.fromkeys(p for p in postcodes if p))
-        current = [normalise_postcode(a.postcode) for a in addresses if a.current and a.postcode]
-        self.postcode = current[0] if current else ""
-        uk = [p for p in self.postcodes if _UK_POSTCODE.match(p)]
-        self.sectors = frozenset(p[:-2] for p in uk)
-        self.districts = frozenset(p[:-3] for p in uk)
-        texts = [_address(a.text) for a in addresses]
-        self.address_texts = tuple(t for t in texts if t)
-        current_texts = [_address(a.text) for a in addresses if a.current and a.text]
-        self.current_address = current_texts[0] if current_texts else ""
+        (self.postcodes, self.postcode, self.sectors, self.districts, self.address_texts,
+         self.current_address) = _places(record.addresses)
         self.nhs = ""
         self.nhs_invalid = ""
         self.upns: frozenset[str] = frozenset()
