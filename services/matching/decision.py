@@ -39,7 +39,7 @@ class LinkDecision:
     decision: Outcome
     register_id: str | None
     match_probability: float
-    match_weight: float
+    match_weight: float | None
     rule: Literal["identifier", "probabilistic", "none"]
     comparisons: tuple[ComparisonWeight, ...]
     reason: str

@@ -247,7 +247,7 @@ class Linker:
                 "no_match",
                 None,
                 0.0,
-                float("-inf"),
+                None,
                 "none",
                 (),
                 why,

@@ -129,8 +129,14 @@ def _places(
     uk = [p for p in postcodes if _UK_POSTCODE.match(p)]
     texts = tuple(t for t in (_address(a.text) for a in ordered) if t)
     current_texts = [_address(a.text) for a in ordered if a.current and a.text]
-    return (postcodes, current[0] if current else "", frozenset(p[:-2] for p in uk), frozenset(p[:-3] for p in uk),
-            texts, current_texts[0] if current_texts else "")
+    return (
+        postcodes,
+        current[0] if current else "",
+        frozenset(p[:-2] for p in uk),
+        frozenset(p[:-3] for p in uk),
+        texts,
+        current_texts[0] if current_texts else "",
+    )
 
 
 class Prepared:
@@ -197,8 +203,9 @@ class Prepared:
         self.dob_text = f"{self.dob[0]:04d}{self.dob[1]:02d}{self.dob[2]:02d}" if self.dob else ""
         sex = (record.sex or "").strip().upper()[:1]
         self.sex = sex if sex in ("M", "F") else ""
-        (self.postcodes, self.postcode, self.sectors, self.districts, self.address_texts,
-         self.current_address) = _places(record.addresses)
+        (self.postcodes, self.postcode, self.sectors, self.districts, self.address_texts, self.current_address) = (
+            _places(record.addresses)
+        )
         self.nhs = ""
         self.nhs_invalid = ""
         self.upns: frozenset[str] = frozenset()

@@ -186,3 +186,24 @@ def test_event_child_identity_becomes_a_record_with_history_and_invalid_ids(link
     assert prepared.nhs_invalid == "9434765918" and prepared.upns == {UPN_A}
     index = register(linker, child("r1", upn=UPN_A))
     assert linker.link(record, index).decision == "match"
+
+
+def test_record_without_any_candidate_is_no_match_with_no_weight(linker: Linker) -> None:
+    index = register(linker, child("r1"))
+    decision = linker.link(child("n1", given_name=None, surname=None, date_of_birth=None, addresses=()), index)
+    assert (decision.decision, decision.register_id, decision.match_weight) == ("no_match", None, None)
+    assert decision.reason == "no_match: no candidate shares a blocking key"
+
+
+def test_blocking_finds_the_child_after_a_move_a_typo_or_a_transposed_date(linker: Linker) -> None:
+    index = register(linker, child("r1", date_of_birth=date(2014, 2, 5)))
+    elsewhere = (Address("22 Station Road, Hull", "HU1 1AA"),)
+    variants = [
+        child("n1", surname="Bronw", addresses=elsewhere, date_of_birth=date(2014, 2, 5)),
+        child("n2", given_name="Ollie", addresses=elsewhere, date_of_birth=date(2014, 5, 2)),
+        child("n3", given_name="Brown", surname="Oliver", addresses=elsewhere, date_of_birth=date(2014, 2, 5)),
+        child("n4", date_of_birth=date(2015, 2, 5)),
+    ]
+    position = index.positions["r1"]
+    for record in variants:
+        assert position in index.candidates(linker.prepare(record)), record.id
