@@ -149,6 +149,8 @@ def bench_kafka(paths: list[Path], bootstrap: str, rounds: int) -> dict[str, flo
 def docs_section(ctf: dict[str, float], kafka: dict[str, Any], pupils: int, files: int, command: str) -> str:
     """The "## Connectors" section of docs/benchmarks.md."""
     verdict = "meets" if kafka["ratio"] >= TARGET else "MISSES"
+    send, prep = kafka["raw_cpu_ms"], kafka["prep_cpu_ms"]
+    one_core, two_cores = send / (send + prep), min(1.0, send / prep)
     return (
         "## Connectors\n\n"
         f"Command: `{command}` (best of alternating rounds; needs the broker from `deploy/kafka/start.sh`).\n\n"
@@ -173,10 +175,11 @@ def docs_section(ctf: dict[str, float], kafka: dict[str, Any], pupils: int, file
         "Kafka rounds.\n\n"
         f"CPU per event (not affected by load): kafka-python send + acks {kafka['raw_cpu_ms']:.2f} ms (main process, "
         f"both paths);\nparse + checks + Avro encode {kafka['prep_cpu_ms']:.2f} ms (the worker's share).\n\n"
-        "Why the ratio moves with load: per event, parsing and Avro encoding cost about as much Python time as\n"
-        "kafka-python's own `send`, so on one core the connector path can reach at most about half the raw rate.\n"
-        "The worker process parses and encodes the next files while the main process sends (the main process\n"
-        "then does exactly the raw producer's work); that only pays when a core is free for the worker.\n"
+        "Why the ratio moves with load: on one core the connector path can reach at most "
+        f"{one_core:.0%} of the raw rate\n(send / (send + parse + encode)). The worker process parses and encodes "
+        "the next files while the main\nprocess sends, doing exactly the raw producer's work; with a core free for "
+        f"the worker the bound is {two_cores:.0%}\n(send / parse + encode, at most 100 %). On a machine busy with "
+        "other work the worker gets no free core.\n"
     )
 
 
