@@ -229,6 +229,18 @@ def read_pupil(
     return child, fields, problems, warnings
 
 
+def _dedupe_keys(child: dict[str, Any]) -> list[tuple[object, ...]]:
+    """Keys that make two pupils of one file the same child: the UPN, then name, birth date and postcode."""
+    keys: list[tuple[object, ...]] = []
+    if child["upn"]:
+        keys.append(("UPN", child["upn"]))
+    postcode = child["addresses"][0]["postcode"] if child["addresses"] else None
+    keys.append(
+        ("name, date of birth and postcode", child["surname"], child["given_name"], child["date_of_birth"], postcode)
+    )
+    return keys
+
+
 def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> ParseResult:
     """Parse a CTF file into ``school.ctf_transfer`` events and quarantined pupils."""
     ctx = ctx or ParseContext()
@@ -263,6 +275,7 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
     slices = element_slices(data, "Pupil")
     result = ParseResult(file_name=file_name, format=FORMAT, records=len(pupils))
     base = file_name.rsplit("/", 1)[-1]
+    seen: dict[tuple[object, ...], str] = {}  # dedupe key → first position
     for n, pupil in enumerate(pupils, start=1):
         position = f"pupil {n}"
         original = slices[n - 1] if len(slices) == len(pupils) else tostring(pupil, encoding="utf-8")
@@ -275,6 +288,12 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
                 Quarantined(partner_id, KIND, file_name, position, reasons, original, header.source_la)
             )
             continue
+        for key in _dedupe_keys(child):
+            if key in seen:
+                warnings.append(Problem("duplicate_pupil", f"{position} repeats {seen[key]} ({key[0]} matches)"))
+                break
+        for key in _dedupe_keys(child):
+            seen.setdefault(key, position)
         leaving = fields["leaving_date"]
         occurred = at_midnight(leaving) if leaving else (sent_at or ctx.received_at)
         event = make_event(

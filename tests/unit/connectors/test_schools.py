@@ -296,3 +296,12 @@ def test_parse_is_deterministic_so_reruns_are_safe() -> None:
     first = parse_ctf(data, "3832999_CTF_3844001_001.xml", ParseContext(today=date(2026, 1, 1)))
     second = parse_ctf(data, "3832999_CTF_3844001_001.xml", ParseContext(today=date(2026, 1, 2)))
     assert first.events[0]["event_id"] == second.events[0]["event_id"]
+
+
+def test_a_pupil_repeated_in_one_ctf_is_warned(ctx: ParseContext) -> None:
+    data = fixture_bytes("schools", "3832999_CTF_3844001_001.xml").decode()
+    start, end = data.index("<Pupil>"), data.index("</Pupil>") + len("</Pupil>")
+    twice = (data[:end] + data[start:end] + data[end:]).encode()
+    result = parse_ctf(twice, "3832999_CTF_3844001_001.xml", ctx)
+    assert (result.records, len(result.events)) == (2, 2)
+    assert [w.text for _, w in result.warnings] == ["pupil 2 repeats pupil 1 (UPN matches)"]
