@@ -62,15 +62,21 @@ def _episodes(world: World, stories: Stories) -> None:
         "left_destination_unknown": family_kids,
         "not_returned_from_abroad": family_kids,
     }
-    # A story is drawn per family, so weight each reason by its share of children over the children a
-    # story of it brings — learnt as the run goes (the prior counts as two stories).
+    # A story is drawn per family: weight each reason by how many children it is short of its share in
+    # this window, over the children a story of it brings (learnt as the run goes; the prior counts as
+    # two stories). Steering by the shortfall keeps the reason mix close to its shares in small runs.
     stories_of: Counter[str] = Counter()
     children_of: Counter[str] = Counter()
 
-    def draw() -> str:
-        weights = [float(r["share"]) * (stories_of[k] + 2) / (children_of[k] + 2 * kids_per_story.get(k, 1.0))
-                   for k, r in reasons.items()]
+    def draw(window: Counter[str]) -> str:
+        total = sum(window.values())
+        weights = []
+        for k, r in reasons.items():
+            per_story = (children_of[k] + 2 * kids_per_story.get(k, 1.0)) / (stories_of[k] + 2)
+            shortfall = float(r["share"]) * (total + 8) - window[k]
+            weights.append(max(shortfall, 0.02) / per_story)
         return str(Weighted(list(reasons), weights).draw(rng))
+
     norm = sum(float(r["share"]) * float(r["relative_duration"]) for r in reasons.values())
     runners: dict[str, Callable[[str, date, float], int]] = {
         "arrived_from_abroad_no_place": stories.arrived_from_abroad,
@@ -89,8 +95,9 @@ def _episodes(world: World, stories: Stories) -> None:
             days = (high - low).days + 1
             budget = round(per_child * size * days / 365)
             misses = 0
+            window: Counter[str] = Counter()
             while budget > 0 and misses < 200:
-                reason = draw()
+                reason = draw(window)
                 mean = mean_days * float(reasons[reason]["relative_duration"]) / norm
                 start = low + timedelta(days=rng.randrange(days))
                 while reason not in ARRIVALS and not is_school_day(start):  # schools act on school days
@@ -100,6 +107,7 @@ def _episodes(world: World, stories: Stories) -> None:
                 if made:
                     stories_of[reason] += 1
                     children_of[reason] += made
+                    window[reason] += made
                 budget -= made
 
 
