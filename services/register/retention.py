@@ -85,7 +85,9 @@ def plan(session: Session, today: dt.date, policy: RetentionPolicy | None = None
     born_before = {
         "plain": _years_before(today, policy.child_until_age),
         "ehcp": _years_before(today, max(policy.child_until_age, policy.child_with_ehcp_until_age)),
-        "lac": _years_before(today, policy.child_ever_looked_after_until_age),
+        # Conservative: a looked-after child keeps the longest period that could apply.
+        "lac": _years_before(today, max(policy.child_until_age, policy.child_with_ehcp_until_age,
+                                        policy.child_ever_looked_after_until_age)),
     }
     created_before = _years_before(today, policy.child_without_dob_years)
     expired = sa.or_(
