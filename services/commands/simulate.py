@@ -44,6 +44,8 @@ RateOpt = typer.Option(None, "--rate", help="Send R files a second instead (load
 BootstrapOpt = typer.Option(None, "--bootstrap", help="Kafka bootstrap servers (default: settings).")
 WallClockOpt = typer.Option(False, "--wall-clock", help="Stamp received_at now, not the simulated time.")
 TopicPrefixOpt = typer.Option("", "--topic-prefix", hidden=True)
+PoisonOpt = typer.Option(0, "--poison", help="Also send N messages no consumer can decode (they end as dead letters).")
+DemoPoisonOpt = typer.Option(1, "--poison", help="Messages no consumer can decode, for a dead letter to replay.")
 JsonOpt = typer.Option(False, "--json", help="Print the statistics as JSON on stdout.")
 DemoFolderOpt = typer.Option(None, "--folder", help="Where the demo scenario lives (default: under the state folder).")
 EvalFolderArg = typer.Argument(..., help="The scenario that was streamed into the hub.", exists=True)
@@ -159,9 +161,10 @@ def stream_command(
     bootstrap: str | None = BootstrapOpt,
     wall_clock: bool = WallClockOpt,
     topic_prefix: str = TopicPrefixOpt,
+    poison: int = PoisonOpt,
 ) -> None:
     """Feed the scenario's files through the connectors into Kafka, in accelerated time."""
-    _stream(folder, minutes, rate, bootstrap, wall_clock, topic_prefix)
+    _stream(folder, minutes, rate, bootstrap, wall_clock, topic_prefix, poison)
 
 
 @app.command("demo")
@@ -172,6 +175,7 @@ def demo_command(
     bootstrap: str | None = BootstrapOpt,
     folder: Path | None = DemoFolderOpt,
     topic_prefix: str = TopicPrefixOpt,
+    poison: int = DemoPoisonOpt,
 ) -> None:
     """Write the demo scenario once (under the hub's state folder) and stream its term into the running hub."""
     from services.settings import get_settings
@@ -184,12 +188,13 @@ def demo_command(
         with console.status(f"simulating LA {config.home_la} and LA {config.neighbour_la} for the demo"):
             write_scenario(simulate(config), folder)
     console.print(f"streaming the demo term from {folder} over {minutes:g} minutes")
-    _stream(folder, minutes, None, bootstrap, False, topic_prefix)
+    _stream(folder, minutes, None, bootstrap, False, topic_prefix, poison)
     console.print(f"compare the register with the truth: cmehub simulate evaluate {folder}")
 
 
 def _stream(
-    folder: Path, minutes: float, rate: float | None, bootstrap: str | None, wall_clock: bool, topic_prefix: str
+    folder: Path, minutes: float, rate: float | None, bootstrap: str | None, wall_clock: bool, topic_prefix: str,
+    poison: int = 0,
 ) -> None:
     from connectors.common.producer import DeliveryError, EventProducer
     from services.settings import get_settings
@@ -225,12 +230,28 @@ def _stream(
         try:
             summary = stream(folder, producer, minutes=minutes, rate=rate if rate is None else (rate or 1e9),
                              wall_clock=wall_clock, on_file=advance)
+            if poison:
+                _send_poison(producer, poison, deliveries[0].la if deliveries else "383")
         except DeliveryError as exc:
             console.print(f"[red]cmehub simulate stream: {exc}[/red]")
             raise typer.Exit(3) from exc
     _print_summary(summary)
+    if poison:
+        console.print(f"sent {poison} undecodable message(s) to {topic_prefix}{POISON_TOPIC}: they should reach the "
+                      "dead-letter topic, ready to inspect and replay")
     if summary.mismatched:
         raise typer.Exit(1)
+
+
+POISON_TOPIC = "cme.notifications.school"
+POISON = b"cmehub simulate: this message is deliberately not an Avro record, to exercise the dead-letter path"
+
+
+def _send_poison(producer: Any, count: int, la: str) -> None:
+    """Messages a consumer cannot decode: the matching worker must dead-letter them, not stop."""
+    for n in range(count):
+        producer.send_encoded(POISON_TOPIC, la.encode("ascii"), POISON + f" #{n + 1}".encode())
+    producer.flush()
 
 
 def _print_summary(summary: Any) -> None:

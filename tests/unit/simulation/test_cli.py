@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from kafka import KafkaConsumer
 from typer.testing import CliRunner
 
 from services.cli import app
@@ -56,6 +57,12 @@ def test_demo_writes_once_and_streams_into_the_broker(tmp_path: Path, kafka_boot
     first = runner.invoke(app, args)
     assert first.exit_code == 0, first.output
     assert (folder / "manifest.csv").is_file() and "events" in first.output
+    assert "dead-letter" in first.output
+    consumer = KafkaConsumer(f"{topic_name}.cme.notifications.school", bootstrap_servers=kafka_bootstrap,
+                             auto_offset_reset="earliest", consumer_timeout_ms=4000, group_id=None)
+    poison = [m for m in consumer if m.value.startswith(b"cmehub simulate: this message is deliberately")]
+    consumer.close()
+    assert len(poison) == 1 and poison[0].key == b"383"
     written = (folder / "manifest.csv").stat().st_mtime_ns
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
