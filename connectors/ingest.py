@@ -14,7 +14,7 @@ from connectors.common.quarantine import ParseResult
 from connectors.health.mns import PatientFetcher
 from connectors.sinks import EncodedSink, Sink
 from connectors.summary import IngestSummary
-from connectors.worker import InputUnreadable, encoded_in_order, parse_file, quarantine_records
+from connectors.worker import InputUnreadable, encoded_as_ready, parse_file, quarantine_records
 
 # Standard logging (stderr when configured): stdout belongs to --dry-run's events. Ids and counts only.
 log = logging.getLogger("cmehub.ingest")
@@ -73,9 +73,11 @@ class _Delivery:
         try:
             self.summary.sent += self.sink.flush()
         except Exception as exc:  # the producer's DeliveryError says how many records were confirmed
-            first, last = self.batch_files[0], self.batch_files[-1]
-            span = first if first == last else f"{first} … {last}"
-            self.summary.delivery_error = f"{exc} (not all confirmed: {span}; files before {first} were delivered)"
+            names = self.batch_files
+            span = (
+                names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names[:3])}{' …' * (len(names) > 3)}"
+            )
+            self.summary.delivery_error = f"{exc} (not all confirmed: {span}; every file sent before was confirmed)"
             raise DeliveryStopped from exc
         self.queued, self.batch_files = 0, []
 
@@ -89,7 +91,7 @@ def _ingest_pipelined(files: list[Path], family: str, sink: EncodedSink, ctx: Pa
     summary = IngestSummary()
     delivery = _Delivery(sink, summary)
     try:
-        for path, (counts, messages) in encoded_in_order(files, family, ctx):
+        for path, (counts, messages) in encoded_as_ready(files, family, ctx):
             summary.add_counts(counts)
             try:
                 for topic, key, value in messages:

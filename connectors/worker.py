@@ -7,7 +7,6 @@ current one, so two cores work at once. Only counts, reason codes and encoded by
 
 from __future__ import annotations
 
-import itertools
 import logging
 import multiprocessing
 from collections import deque
@@ -88,43 +87,41 @@ def worker_pool() -> ProcessPoolExecutor:
     return _pool
 
 
-def encoded_in_order(
+def encoded_as_ready(
     files: list[Path], family: str, ctx: ParseContext
 ) -> Iterator[tuple[Path, tuple[FileCounts, list[Message]]]]:
-    """Each file parsed and encoded, in order, up to PIPELINE_DEPTH files ahead in the worker.
+    """Each file parsed and encoded, yielded as soon as it is ready (not necessarily in order).
 
-    If the worker cannot run (it died, or the interpreter cannot spawn it), the files left are
-    parsed here instead: a slower run, never a lost file.
+    The worker takes files from the front of the queue, up to PIPELINE_DEPTH at a time. Whenever
+    the oldest of them is not ready yet, this process parses the next file itself rather than wait,
+    so both processes parse when sending is not the bottleneck. If the worker cannot run (it died,
+    or the interpreter cannot spawn it), the files left are parsed here: slower, never lost.
     """
     global _pool
-    pending: deque[tuple[Path, Future[tuple[FileCounts, list[Message]]] | None]] = deque()
-    queue = iter(files)
+    todo = deque(files)
+    running: deque[tuple[Path, Future[tuple[FileCounts, list[Message]]]]] = deque()
     worker_ok = True
-
-    def submit(path: Path) -> None:
-        nonlocal worker_ok
-        future = None
-        if worker_ok:
+    while todo or running:
+        while worker_ok and todo and len(running) < PIPELINE_DEPTH:
             try:
-                future = worker_pool().submit(parse_and_encode, str(path), family, ctx)
+                running.append((todo[0], worker_pool().submit(parse_and_encode, str(todo[0]), family, ctx)))
             except Exception:
                 worker_ok = False
-        pending.append((path, future))
-
-    for path in itertools.islice(queue, PIPELINE_DEPTH):
-        submit(path)
-    while pending:
-        path, future = pending.popleft()
-        for nxt in itertools.islice(queue, 1):
-            submit(nxt)
-        if future is not None:
+                break
+            todo.popleft()
+        if running and (running[0][1].done() or not todo):
+            path, future = running.popleft()
             try:
-                yield path, future.result()
-                continue
+                done = future.result()
             except InputUnreadable:
                 raise
             except Exception as exc:
                 log.warning("parse worker failed (%s); parsing in this process", type(exc).__name__)
-                worker_ok = False
-                _pool = None
-        yield path, parse_and_encode(str(path), family, ctx)
+                worker_ok, _pool = False, None
+                todo.extendleft(p for p, _ in reversed(running))  # re-parse what the dead worker held
+                running.clear()
+                done = parse_and_encode(str(path), family, ctx)
+            yield path, done
+        else:  # the worker is still busy: parse the next file here instead of waiting
+            path = todo.popleft()
+            yield path, parse_and_encode(str(path), family, ctx)
