@@ -8,6 +8,7 @@ transaction so that a redelivered event changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -157,11 +158,11 @@ def update_child(child: Child, event: Mapping[str, Any]) -> list[str]:
         for raw in payload.get("addresses") or ():
             if child.record_address(_address_from(raw, event_id, on)):
                 changed.append("address")
-    for key in ("new_address",):
-        raw = event.get(key)
-        if raw and child.record_address(_address_from(raw, event_id, on)):
-            changed.append("address")
-            _close_older_addresses(child, child.addresses[-1])
+    # A move (deletion return, NHS address change) names the new address outside the identity.
+    moved_to = event.get("new_address")
+    if moved_to and child.record_address(_address_from(moved_to, event_id, on)):
+        changed.append("address")
+        _close_older_addresses(child, child.addresses[-1])
     return changed
 
 
@@ -170,7 +171,7 @@ def _close_older_addresses(child: Child, newest: Address) -> None:
     end = (newest.valid_from or newest.recorded_on or dt.date.today()) - dt.timedelta(days=1)
     for i, addr in enumerate(child.addresses[:-1]):
         if addr.valid_to is None and addr.kind in ("home", "unknown"):
-            child.addresses[i] = Address(**{**addr.__dict__, "valid_to": end})
+            child.addresses[i] = dataclasses.replace(addr, valid_to=end)
 
 
 # -- cases -------------------------------------------------------------------------------------------

@@ -196,3 +196,21 @@ def test_upgrade_from_0001_keeps_data_and_backfills_the_risk_mask(register_url: 
             assert conn.execute(sa.text("select risk_mask from cme_case where id = 'k1'")).scalar() == 1 + 64
     finally:
         engine.dispose()
+
+
+def test_a_move_ends_the_previous_home_address(uows: UnitOfWorkFactory) -> None:
+    first = record_notification(uows(), b.deletion(D(2025, 11, 3), "del-1"), None)
+    moved = b.event("health.address_change", D(2025, 11, 20), "nhs-1", kind="health", partner="nhs-pds",
+                    notification_type="pds-change-of-address-1", patient_version=None, gp_practice_ods=None,
+                    new_address=b.empty_address(lines=["3 Roundhay Road"], town="Leeds", postcode="LS8 5AN",
+                                                kind="home", valid_from=D(2025, 11, 15)),
+                    previous_address=None, moved_on=D(2025, 11, 15))
+    outcome = record_notification(uows(), moved, first.child_id)
+    assert outcome.tasks_opened == 1  # an address check on the open, unlocated case
+    with uows() as uow:
+        kid = uow.register.get_child(first.child_id or "")
+        assert kid is not None
+        assert [(a.postcode, a.valid_to) for a in kid.addresses] == [("LS9 8AB", D(2025, 11, 14)), ("LS8 5AN", None)]
+        case = uow.register.open_case_for(kid.id)
+        assert case is not None and [t.kind for t in case.open_tasks(TaskKind.ADDRESS_CHECK)] == [
+            TaskKind.ADDRESS_CHECK]
