@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from services.simulation import noise
 from services.simulation.calendar import is_school_day
 from services.simulation.config import ScenarioConfig
 from services.simulation.model import Child, Stay
@@ -332,15 +333,17 @@ def _link_files(world: World, files: list[PartnerFile]) -> dict[str, bytes]:
     register_ids: dict[str, str] = {}
     register_rows = []
     numbers = list(range(1, len(rng_order) + 1))
-    world_rng = __import__("random").Random(f"register-{config.seed}")
-    world_rng.shuffle(numbers)  # register ids say nothing about the child ids behind them
+    register_rng = random.Random(f"register-{config.seed}")
+    register_rng.shuffle(numbers)  # register ids say nothing about the child ids behind them
+    profile = world.dials["noise"]["register"]  # the authority's own records are not perfect either
     for child, number in zip(rng_order, numbers, strict=True):
         day = max(config.start, child.arrived_on or config.start)
         stay = child.family.stay_on(day)
         if stay is None or stay.la != config.home_la:
             continue
         register_ids[child.id] = rid = f"R{number:07d}"
-        register_rows.append(_link_row(rid, world.view(child, day), other_id=f"LA{config.home_la}-{number:07d}"))
+        held, _ = noise.apply(register_rng, world.view(child, day), profile)
+        register_rows.append(_link_row(rid, held, other_id=f"LA{config.home_la}-{number:07d}"))
     record_rows, truth_rows = [], []
     n = 0
     for f in files:
