@@ -30,6 +30,9 @@ KEY_PARTS: dict[str, Callable[[Prepared], set[str]]] = {
     "nhs_number": lambda p: {v for v in (p.nhs, p.nhs_invalid) if v},
     "upn": lambda p: set(p.upns | p.upn_invalid),
     "other_id": lambda p: {p.other_id} if p.other_id else set(),
+    # Sorted characters: a transposed pair of digits still finds the candidate.
+    "identifier_anagram": lambda p: {"".join(sorted(v)) for v in (p.nhs or p.nhs_invalid, p.other_id) if v}
+    | {"".join(sorted(v)) for v in p.upns | p.upn_invalid},
     "surname_phonetic": _surname_sounds,
     "any_name_phonetic": lambda p: _surname_sounds(p) | ({p.given_phonetic} if p.given_phonetic else set()),
     "given_phonetic": lambda p: {p.given_phonetic} if p.given_phonetic else set(),

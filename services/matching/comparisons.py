@@ -43,8 +43,14 @@ def _jw(x: str, y: str, cutoff: float) -> bool:
 
 
 def _swapped(a: Prepared, b: Prepared) -> bool:
-    # Strict: a loose test here would let a sibling's similar name count as a swap.
-    return _jw(a.given_first, b.surname_compact, 0.95) and _jw(a.surname_compact, b.given_first, 0.95)
+    # Given and family names exchanged: both must cross-match, one of them closely. A looser test
+    # would let a sibling's similar name count as a swap.
+    given_a, given_b = a.given.replace(" ", ""), b.given.replace(" ", "")
+    if not (given_a and given_b and a.surname_compact and b.surname_compact):
+        return False
+    one = JaroWinkler.normalized_similarity(given_a, b.surname_compact)
+    two = JaroWinkler.normalized_similarity(a.surname_compact, given_b)
+    return min(one, two) >= 0.88 and max(one, two) >= 0.95
 
 
 def _given_levels() -> dict[str, Factory]:

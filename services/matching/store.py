@@ -32,7 +32,7 @@ class MatchDecisionRow(MatchingBase):
     child_id: Mapped[str | None] = mapped_column(String(36))  # the child the notification was recorded against
     candidate_id: Mapped[str | None] = mapped_column(String(36))  # the engine's best candidate
     probability: Mapped[float] = mapped_column(Float)
-    weight: Mapped[float] = mapped_column(Float)
+    weight: Mapped[float | None] = mapped_column(Float)  # None when no candidate was weighed
     reason: Mapped[str] = mapped_column(Text)
     comparisons: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     candidates: Mapped[int] = mapped_column(Integer)

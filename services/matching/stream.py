@@ -1,40 +1,95 @@
 """The matching worker: a faust app whose agents consume every partner notification topic.
 
-Agents hold no business logic: each message goes to one handler call. Until the linkage engine is
-wired in, the handler only counts what arrives per topic (ids and counts, never personal data).
+Run it with ``python -m faust -A services.matching.stream worker`` (``cmehub up`` does). Agents hold
+no business logic: a batch goes to ``MatchingWorker`` in its own thread, and faust acks the batch,
+so its offsets are committed, only after the database has committed its effects.
 """
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
 import faust
 import structlog
 
+from schemas.codec import default_codec
+from schemas.topics import NOTIFICATIONS_PREFIX, RETRY, catalogue
+from services.matching.database import migrate as migrate_matching
+from services.matching.pipeline import NotificationPipeline
+from services.matching.worker import KafkaPublisher, MatchingWorker, Message
+from services.register.database import migrate as migrate_register
+from services.register.unit_of_work import unit_of_work_factory
 from services.settings import get_settings
 
 log = structlog.get_logger("cmehub.matching")
 settings = get_settings()
 
+PREFIX = settings.topic_prefix
+settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its data folder, not the parents
 app = faust.App(
-    "cmehub-matching",
+    f"{PREFIX}cmehub-matching",
     broker=f"kafka://{settings.bootstrap_servers}",
     store="memory://",
     topic_replication_factor=1,
+    topic_disable_leader=True,
     datadir=str(settings.state_dir / "matching"),
     web_enabled=True,
     web_host="127.0.0.1",
+    consumer_auto_offset_reset="earliest",
+    broker_commit_every=500,
+    broker_commit_interval=1.0,
+    # A worker that dies is noticed within seconds, so its partitions move on quickly.
+    broker_session_timeout=10.0,
+    broker_heartbeat_interval=3.0,
 )
-notifications = app.topic(
-    pattern=r"^cme\.notifications\.(?!retry)[a-z]+$", key_type=bytes, value_type=bytes, value_serializer="raw"
-)
+NOTIFICATION_TOPICS = [PREFIX + t.name for t in catalogue()
+                       if t.name.startswith(NOTIFICATIONS_PREFIX) and t.name != RETRY]
+notifications = app.topic(*NOTIFICATION_TOPICS, key_type=bytes, value_type=bytes, key_serializer="raw",
+                          value_serializer="raw")
+retries = app.topic(PREFIX + RETRY, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+
+# One thread for all database work keeps each authority's notifications in order.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
+
+
+@cache
+def matching_worker() -> MatchingWorker:
+    """The process's worker, built on first use (after faust has started)."""
+    migrate_register(settings.register_url)
+    migrate_matching(settings.register_url)
+    pipeline = NotificationPipeline(unit_of_work_factory(settings.register_url))
+    return MatchingWorker(pipeline, default_codec(), KafkaPublisher(settings.bootstrap_servers), topic_prefix=PREFIX)
+
+
+def _message(event: Any) -> Message:
+    m = event.message
+    raw = m.headers.items() if isinstance(m.headers, dict) else (m.headers or ())
+    headers = tuple((str(k), v if isinstance(v, bytes) else str(v).encode()) for k, v in raw)
+    return Message(m.topic, m.partition, m.offset, m.key, m.value, headers)
+
+
+async def _in_thread(fn: Any, *args: Any) -> None:
+    await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
 
 
 @app.agent(notifications)
-async def consume(stream: faust.StreamT[bytes]) -> None:
-    """Take each notification off the stream."""
+async def match_notifications(stream: Any) -> None:
+    """Link and record each notification, a batch at a time."""
+    async for events in stream.take_events(settings.matching_batch_size, within=settings.matching_batch_wait_s):
+        await _in_thread(matching_worker().handle_batch, [_message(e) for e in events])
+
+
+@app.agent(retries)
+async def retry_notifications(stream: faust.StreamT[bytes]) -> None:
+    """Process again, when due, what failed for a passing reason."""
     async for event in stream.events():
-        log.info(
-            "notification received",
-            topic=event.message.topic,
-            partition=event.message.partition,
-            offset=event.message.offset,
-        )
+        await _in_thread(matching_worker().handle_retry, _message(event))
+
+
+@app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types a sync receiver
+async def _reload_indexes(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
+    # Another worker may have written to the register while it held these partitions.
+    await _in_thread(matching_worker().pipeline.forget_indexes)

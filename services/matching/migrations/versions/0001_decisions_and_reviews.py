@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("child_id", sa.String(36), nullable=True),
         sa.Column("candidate_id", sa.String(36), nullable=True),
         sa.Column("probability", sa.Float(), nullable=False),
-        sa.Column("weight", sa.Float(), nullable=False),
+        sa.Column("weight", sa.Float(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("comparisons", sa.JSON(), nullable=False),
         sa.Column("candidates", sa.Integer(), nullable=False),

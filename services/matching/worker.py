@@ -1,0 +1,220 @@
+"""The matching worker's loop body: decode, link and record a batch, publish what it did, and send
+what fails to the retry or dead-letter topic with its origin in headers. Nothing is dropped.
+
+It runs in one thread beside faust's event loop (database work blocks), so the agents in stream.py
+stay thin: they hand a batch over and ack it once this returns, after the database commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy.exc as sa_exc
+import structlog
+from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential
+
+from schemas.codec import Codec, UndecodableMessage
+from schemas.events import validate
+from schemas.topics import (
+    DEADLETTER,
+    HEADER_ATTEMPTS,
+    HEADER_NOT_BEFORE,
+    HEADER_ORIGINAL_OFFSET,
+    HEADER_ORIGINAL_PARTITION,
+    HEADER_ORIGINAL_TOPIC,
+    RETRY,
+    failure_headers,
+    message_key,
+    read_failure_headers,
+)
+from services.matching.pipeline import Applied, NotificationPipeline
+
+log = structlog.get_logger("cmehub.matching")
+
+
+@dataclass(frozen=True)
+class Message:
+    """A Kafka message as the worker needs it (free of faust and kafka-python types)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+class Publisher:
+    """Where the worker sends events and failed messages (a Kafka producer in production)."""
+
+    def send(self, topic: str, value: bytes, key: bytes | None = None,
+             headers: list[tuple[str, bytes]] | None = None) -> None:
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+
+class KafkaPublisher(Publisher):
+    """An idempotent kafka-python producer (acks=all)."""
+
+    def __init__(self, bootstrap: str) -> None:
+        from kafka import KafkaProducer
+
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
+                                       linger_ms=5, max_request_size=10 * 1024 * 1024, client_id="cmehub-matching")
+
+    def send(self, topic: str, value: bytes, key: bytes | None = None,
+             headers: list[tuple[str, bytes]] | None = None) -> None:
+        self._producer.send(topic, value=value, key=key, headers=headers or [])
+
+    def flush(self) -> None:
+        self._producer.flush(timeout=60)
+
+    def close(self) -> None:
+        self._producer.close(timeout=10)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure that may pass by itself: the database unreachable, restarting or busy."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError | ConnectionError)
+
+
+def describe(exc: BaseException) -> str:
+    """The error for a header or a log line: our own errors say why; others give only their type
+    (a library's message may quote the data it choked on)."""
+    module = type(exc).__module__
+    if module.startswith(("services.", "schemas.")):
+        return f"{type(exc).__name__}: {str(exc)[:500]}"
+    return type(exc).__name__
+
+
+@dataclass
+class RetryPolicy:
+    """How long a notification is retried in place, then on the retry topic, before the dead letters."""
+
+    in_place_attempts: int = 4
+    in_place_seconds: float = 20.0
+    topic_attempts: int = 5
+    topic_delay_s: float = 5.0
+
+
+@dataclass
+class Counters:
+    """Per-process counts for metrics and logs (never personal data)."""
+
+    processed: int = 0
+    duplicates: int = 0
+    held_for_review: int = 0
+    retried: int = 0
+    dead_lettered: int = 0
+    published: int = 0
+    by_error: dict[str, int] = field(default_factory=dict)
+
+
+class MatchingWorker:
+    """Processes messages from the notification topics and the retry topic."""
+
+    def __init__(self, pipeline: NotificationPipeline, codec: Codec, publisher: Publisher,
+                 policy: RetryPolicy | None = None, clock: Callable[[], dt.datetime] | None = None,
+                 topic_prefix: str = "") -> None:
+        self.pipeline = pipeline
+        self.prefix = topic_prefix
+        self.codec = codec
+        self.publisher = publisher
+        self.policy = policy or RetryPolicy()
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.counters = Counters()
+
+    def handle_batch(self, messages: Sequence[Message]) -> None:
+        """Process a batch in order, then make sure everything it published reached the broker."""
+        for message in messages:
+            self.handle(message)
+        self.publisher.flush()
+
+    def handle(self, message: Message, attempts: int = 0) -> Applied | None:
+        """Process one message; failures go to the retry or dead-letter topic, never up."""
+        try:
+            event = self.codec.decode(message.value or b"", message.topic, message.partition, message.offset)
+        except UndecodableMessage as exc:
+            self._dead_letter(message, str(exc), attempts + 1)
+            return None
+        problems = validate(event)
+        if problems:
+            self._dead_letter(message, "impossible content: " + "; ".join(problems[:10]), attempts + 1)
+            return None
+        try:
+            applied = self._process(event)
+        except Exception as exc:  # the worker keeps going whatever one message does
+            if is_transient(exc):
+                self._retry_later(message, describe(exc), attempts + 1)
+            else:
+                log.warning("notification failed", event_id=event.get("event_id"), error=type(exc).__name__)
+                self._dead_letter(message, describe(exc), attempts + 1)
+            return None
+        self._publish(applied, message.key)
+        return applied
+
+    def handle_retry(self, message: Message) -> None:
+        """A message from the retry topic: wait until it is due, then process it as its origin."""
+        headers = read_failure_headers(list(message.headers))
+        due = headers.get(HEADER_NOT_BEFORE)
+        if due:
+            wait = (dt.datetime.fromisoformat(due) - self.clock()).total_seconds()
+            if wait > 0:
+                time.sleep(min(wait, self.policy.topic_delay_s * 2 ** self.policy.topic_attempts))
+        origin = Message(
+            topic=headers.get(HEADER_ORIGINAL_TOPIC, message.topic),
+            partition=int(headers.get(HEADER_ORIGINAL_PARTITION, message.partition)),
+            offset=int(headers.get(HEADER_ORIGINAL_OFFSET, message.offset)),
+            key=message.key, value=message.value,
+        )
+        self.handle(origin, attempts=int(headers.get(HEADER_ATTEMPTS, "1")))
+        self.publisher.flush()
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    def _process(self, event: dict[str, Any]) -> Applied:
+        retrying = Retrying(
+            retry=retry_if_exception(is_transient),
+            stop=stop_after_attempt(self.policy.in_place_attempts) | stop_after_delay(self.policy.in_place_seconds),
+            wait=wait_exponential(multiplier=0.25, max=5),
+            reraise=True,
+        )
+        applied: Applied = retrying(self.pipeline.process, event)
+        c = self.counters
+        c.processed += not applied.duplicate
+        c.duplicates += applied.duplicate
+        c.held_for_review += applied.held_for_review
+        return applied
+
+    def _publish(self, applied: Applied, key: bytes | None) -> None:
+        for topic, event in applied.outputs:
+            self.publisher.send(self.prefix + topic, self.codec.encode(event), key=message_key(event) or key)
+            self.counters.published += 1
+
+    def _retry_later(self, message: Message, error: str, attempts: int) -> None:
+        if attempts >= self.policy.topic_attempts:
+            self._dead_letter(message, f"gave up after {attempts} attempts: {error}", attempts)
+            return
+        due = self.clock() + dt.timedelta(seconds=self.policy.topic_delay_s * 2 ** (attempts - 1))
+        headers = failure_headers(message.topic, message.partition, message.offset, error, attempts, due.isoformat())
+        self.publisher.send(self.prefix + RETRY, message.value or b"", key=message.key, headers=headers)
+        self.counters.retried += 1
+        log.warning("notification sent to retry", topic=message.topic, partition=message.partition,
+                    offset=message.offset, attempts=attempts, error=error.split(":")[0])
+
+    def _dead_letter(self, message: Message, error: str, attempts: int) -> None:
+        headers = failure_headers(message.topic, message.partition, message.offset, error, attempts)
+        self.publisher.send(self.prefix + DEADLETTER, message.value or b"", key=message.key, headers=headers)
+        self.counters.dead_lettered += 1
+        kind = error.split(":")[0]
+        self.counters.by_error[kind] = self.counters.by_error.get(kind, 0) + 1
+        log.warning("message dead-lettered", topic=message.topic, partition=message.partition,
+                    offset=message.offset, error=kind)
