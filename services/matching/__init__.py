@@ -7,7 +7,8 @@ The engine is pure (no I/O) and shared by the stream, the enquiry API and ``cmeh
     decision = linker.link(incoming_record, index) # LinkDecision: match / review / no_match + reason
 
 ``index.add(record)`` and ``index.remove(record_id)`` keep the in-memory index in step with the
-register; ``training.train`` re-estimates the parameters (``cmehub link train``).
+register; ``training.train`` re-estimates the parameters (``cmehub link train``). The stream worker
+that applies decisions to the register lives beside it (``stream.py``, ``pipeline.py``).
 """
 
 from services.matching.blocking import BlockingIndex
