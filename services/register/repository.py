@@ -7,6 +7,7 @@ changes back on commit (``sync``), so handlers only work on the plain domain obj
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -97,6 +98,13 @@ def _identity_row(ident: Identity, seq: int) -> IdentityRow:
         recorded_on=ident.recorded_on,
         source_event_id=ident.source_event_id,
     )
+
+
+def _json_tuple(text: str | None) -> tuple[str, ...]:
+    """A JSON array of strings, read as text."""
+    if not text or text == "[]":
+        return ()
+    return tuple(json.loads(text))
 
 
 def _address(row: Any) -> Address:
@@ -330,25 +338,33 @@ class RegisterRepository:
                 return
             lo, hi = heads[0].id, heads[-1].id
             idents: dict[str, list[Identity]] = defaultdict(list)
-            identity_table = IdentityRow.__table__
-            for r in self.session.execute(
-                sa.select(identity_table).where(identity_table.c.child_id.between(lo, hi)).order_by(
-                    identity_table.c.child_id, identity_table.c.seq)
-            ):
-                idents[r.child_id].append(_identity(r))
+            it = IdentityRow.__table__.c
+            # JSON columns come back as text and are parsed here: most are "[]", which needs no parse.
+            rows = self.session.execute(
+                sa.select(it.child_id, it.given_name, it.surname, it.middle_names,
+                          sa.cast(it.former_surnames, sa.Text), it.date_of_birth, it.date_of_birth_precision,
+                          it.sex, it.recorded_on, it.source_event_id)
+                .where(it.child_id.between(lo, hi)).order_by(it.child_id, it.seq)
+            ).all()
+            for cid, given, surname, middle, former, dob, precision, sex, recorded, source in rows:
+                idents[cid].append(Identity(given, surname, middle, _json_tuple(former), dob, precision, sex,
+                                            recorded, source))
             ids: dict[str, list[Identifier]] = defaultdict(list)
             for cid, scheme, value in self.session.execute(
                 sa.select(IdentifierRow.child_id, IdentifierRow.scheme, IdentifierRow.value).where(
                     IdentifierRow.child_id.between(lo, hi))
-            ):
+            ).all():
                 ids[cid].append(Identifier(IdentifierScheme(scheme), value))
             addrs: dict[str, list[Address]] = defaultdict(list)
-            address_table = AddressRow.__table__
-            for r in self.session.execute(
-                sa.select(address_table).where(address_table.c.child_id.between(lo, hi)).order_by(
-                    address_table.c.child_id, address_table.c.seq)
-            ):
-                addrs[r.child_id].append(_address(r))
+            at = AddressRow.__table__.c
+            rows = self.session.execute(
+                sa.select(at.child_id, sa.cast(at.lines, sa.Text), at.town, at.postcode, at.uprn, at.kind,
+                          at.valid_from, at.valid_to, at.recorded_on, at.source_event_id)
+                .where(at.child_id.between(lo, hi)).order_by(at.child_id, at.seq)
+            ).all()
+            for cid, lines, town, postcode, uprn, kind, valid_from, valid_to, recorded, source in rows:
+                addrs[cid].append(Address(_json_tuple(lines), town, postcode, uprn, kind, valid_from, valid_to,
+                                          recorded, source))
             for h in heads:
                 yield CandidateChild(
                     child_id=h.id,
