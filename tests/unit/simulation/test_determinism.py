@@ -43,7 +43,8 @@ def test_identical_across_processes_and_hash_seeds(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         out = tmp_path / f"run{hash_seed}"
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-        subprocess.run([sys.executable, "-m", "services.cli", "simulate", "--seed", "11", "--out", str(out),
-                        "--children", "900"], env=env, check=True, capture_output=True)
+        code = ("import sys; from pathlib import Path; from services.simulation import ScenarioConfig, simulate, "
+                "write_scenario; write_scenario(simulate(ScenarioConfig(seed=11, children=600)), Path(sys.argv[1]))")
+        subprocess.run([sys.executable, "-c", code, str(out)], env=env, check=True, capture_output=True)
         digests.append(_digests(out))
     assert digests[0] == digests[1]
