@@ -21,7 +21,9 @@ log = logging.getLogger("cmehub.ingest")
 
 __all__ = ["deliver", "ingest", "iter_files", "parse_file", "send_result", "watch"]
 
-PIPELINE_MIN_FILES = 4  # below this a worker process costs more than it saves
+# Below these a worker process (which must start and import the hub) costs more than it saves.
+PIPELINE_MIN_FILES = 4
+PIPELINE_MIN_BYTES = 1_000_000
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -125,7 +127,8 @@ def ingest(
     a worker process while this process sends.
     """
     files = list(iter_files(paths))
-    if fetch is None and on_result is None and len(files) >= PIPELINE_MIN_FILES and hasattr(sink, "send_encoded"):
+    big = len(files) >= PIPELINE_MIN_FILES and sum(p.stat().st_size for p in files) >= PIPELINE_MIN_BYTES
+    if fetch is None and on_result is None and big and hasattr(sink, "send_encoded"):
         return _ingest_pipelined(files, family, cast(EncodedSink, sink), ctx)
     summary = IngestSummary()
     delivery = _Delivery(sink, summary)

@@ -109,6 +109,12 @@ def encoded_as_ready(
                 worker_ok = False
                 break
             todo.popleft()
+        if running and not todo and not running[0][1].done():
+            # Nothing left to parse here: take back what the worker has not started (it may still be starting).
+            for item in list(running)[::-1]:
+                if item[1].cancel():
+                    running.remove(item)
+                    todo.appendleft(item[0])
         if running and (running[0][1].done() or not todo):
             path, future = running.popleft()
             try:

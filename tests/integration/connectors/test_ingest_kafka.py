@@ -8,9 +8,11 @@ import shutil
 import time
 from pathlib import Path
 
+import pytest
 from kafka import KafkaConsumer
 from typer.testing import CliRunner
 
+import connectors.ingest as ingest_module
 from connectors.common.parsing import ParseContext
 from connectors.common.producer import EventProducer
 from connectors.formats import parse_input
@@ -123,7 +125,10 @@ def test_rerunning_the_same_input_gives_the_same_event_ids(kafka_bootstrap: str,
     assert len(ids) == 6 and len(set(ids)) == 3  # each event twice, with the same id: the register dedupes
 
 
-def test_a_folder_sent_through_the_parse_worker_arrives_whole(kafka_bootstrap: str, topic_name: str) -> None:
+def test_a_folder_sent_through_the_parse_worker_arrives_whole(
+    kafka_bootstrap: str, topic_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_BYTES", 0)  # the fixtures are small; use the worker anyway
     prefix = f"{topic_name}."
     files = sorted(p for p in (FIXTURES / "schools").rglob("*") if p.is_file())
     ctx = ParseContext()

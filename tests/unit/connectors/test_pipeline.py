@@ -68,6 +68,7 @@ def _decoded(sink: CollectingSink) -> list[tuple[str, bytes | None, str]]:
 def test_worker_output_equals_the_in_process_output(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
     files = _files()
     assert len(files) >= ingest_module.PIPELINE_MIN_FILES
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_BYTES", 0)
     worker_module.worker_pool().submit(int, 0).result()  # the worker is up before the run starts
     monkeypatch.setattr(worker_module, "parse_and_encode", counting_parse)
     LOCAL_CALLS.clear()
@@ -86,6 +87,7 @@ def test_a_broken_worker_falls_back_to_parsing_here(monkeypatch: pytest.MonkeyPa
     def no_pool() -> None:
         raise OSError("cannot start a process")
 
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_BYTES", 0)
     monkeypatch.setattr(worker_module, "worker_pool", no_pool)
     sink = CollectingSink()
     summary = ingest(_files(), "schools", sink, ctx)
