@@ -22,7 +22,8 @@ from connectors.schools.returns import parse_returns
 
 FAMILIES = ("schools", "health", "police", "border")
 AUTO = "auto"  # any family: told from the content too
-_KIND = {"schools": "school", "health": "health", "police": "police", "border": "border", AUTO: "hub"}
+# The Source.kind of each family (unattributable input in auto mode belongs to the hub).
+SOURCE_KIND = {"schools": "school", "health": "health", "police": "police", "border": "border", AUTO: "hub"}
 _RETURN_COLUMNS = re.compile(rb"(laestab|ground|deleted_on|admission_date|first_absence_date|return_type)", re.I)
 
 
@@ -119,12 +120,12 @@ def parse_input(
     data: bytes, file_name: str, family: str, ctx: ParseContext, fetch: PatientFetcher | None = None
 ) -> ParseResult:
     """Detect the format of one input and parse it; inputs of another family or none are quarantined."""
-    if family not in _KIND:
-        raise ValueError(f"family {family!r}: should be one of {', '.join(_KIND)}")
-    kind = _KIND[family]
+    if family not in SOURCE_KIND:
+        raise ValueError(f"family {family!r}: should be one of {', '.join(SOURCE_KIND)}")
+    kind = SOURCE_KIND[family]
     name = detect(data, None if family == AUTO else family)
     if name is not None and family == AUTO:
-        family, kind = FORMATS[name].family, _KIND[FORMATS[name].family]
+        family, kind = FORMATS[name].family, SOURCE_KIND[FORMATS[name].family]
     if name is None:
         what = "a Wonde students page (a roll extract, not a notification)" if _is_wonde(data) else "content"
         which = "a partner" if family == AUTO else f"a {family}"

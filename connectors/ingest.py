@@ -119,7 +119,6 @@ def ingest(
     ctx: ParseContext,
     *,
     fetch: PatientFetcher | None = None,
-    on_result: Callable[[Path, ParseResult], None] | None = None,
 ) -> IngestSummary:
     """Parse every input and deliver it file by file; stops at the first delivery failure.
 
@@ -128,7 +127,7 @@ def ingest(
     """
     files = list(iter_files(paths))
     big = len(files) >= PIPELINE_MIN_FILES and sum(p.stat().st_size for p in files) >= PIPELINE_MIN_BYTES
-    if fetch is None and on_result is None and big and hasattr(sink, "send_encoded"):
+    if fetch is None and big and hasattr(sink, "send_encoded"):
         return _ingest_pipelined(files, family, cast(EncodedSink, sink), ctx)
     summary = IngestSummary()
     delivery = _Delivery(sink, summary)
@@ -140,8 +139,6 @@ def ingest(
             break
         result = parse_file(data, str(path), family, ctx, fetch)
         summary.add(result)
-        if on_result:
-            on_result(path, result)
         try:
             delivery.file_queued(path.name, send_result(result, sink, ctx))
         except DeliveryStopped:

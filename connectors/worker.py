@@ -18,7 +18,7 @@ from typing import Any
 from connectors.common.parsing import ParseContext, whole_file
 from connectors.common.problems import Problem
 from connectors.common.quarantine import ParseResult
-from connectors.formats import _KIND, parse_input
+from connectors.formats import SOURCE_KIND, parse_input
 from connectors.health.mns import PatientFetcher
 from connectors.summary import FileCounts
 from schemas.codec import default_codec
@@ -36,7 +36,7 @@ def parse_file(
     except Exception as exc:
         log.error("connector fault family=%s error=%s", family, type(exc).__name__)
         problem = Problem("connector_fault", f"{file_name}: the connector failed on this input ({type(exc).__name__})")
-        return whole_file("unknown", file_name, data, f"{family}-unknown", _KIND[family], problem, ctx.default_la)
+        return whole_file("unknown", file_name, data, f"{family}-unknown", SOURCE_KIND[family], problem, ctx.default_la)
 
 
 def quarantine_records(result: ParseResult, ctx: ParseContext) -> list[dict[str, Any]]:
