@@ -40,6 +40,7 @@ class Scenario:
     world: World
     files: list[PartnerFile]
     pds: PdsStore  # what PDS serves for the MNS signals among the files
+    enquiries: list[dict[str, Any]]  # what each authority asks its neighbour's hub, with the truth
 
     def stats(self, la: str | None = None) -> PopulationStats:
         """The population statistics of one authority (the home authority by default)."""
@@ -180,11 +181,12 @@ def simulate(config: ScenarioConfig) -> Scenario:
     _episodes(world, stories)
     _ordinary_life(world, stories)
     order = {k: n for n, k in enumerate(("admission", "deletion", "absence", "ctf", "health_address",
-                                         "health_patient", "police_missing", "police_found", "encompass", "border"))}
+                                         "health_patient", "police_missing", "police_found", "encompass", "border",
+                                         "enquiry"))}
     world.signals.sort(key=lambda s: (s.day, order[s.kind], s.child.id))
     traffic = Traffic(world)
     files = traffic.render(world.signals)
-    return Scenario(world, files, PdsStore(dict(traffic.pds)))
+    return Scenario(world, files, PdsStore(dict(traffic.pds)), traffic.enquiries)
 
 
 # -- writing -------------------------------------------------------------------------------------
@@ -285,6 +287,7 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
     )
     blobs.update(_link_files(world, files))
     blobs.update(scenario.pds.files())
+    blobs.update(_enquiry_files(scenario.enquiries))
     stats = {la: scenario.stats(la) for la in config.size_of}
     stats_doc = {la: stats_as_json(s) for la, s in stats.items()}
     blobs["truth/stats.json"] = (json.dumps(stats_doc, indent=1) + "\n").encode()
@@ -363,6 +366,27 @@ def _link_files(world: World, files: list[PartnerFile]) -> dict[str, bytes]:
         "link/records.csv": _csv(record_rows, LINK_COLUMNS),
         "link/truth.csv": _csv(truth_rows, ("record_id", "register_id", "child_id", "source")),
     }
+
+
+def _enquiry_files(enquiries: list[dict[str, Any]]) -> dict[str, bytes]:
+    """``enquiries/<from>_to_<to>.json`` (request bodies in sending order) and ``truth/enquiries.csv``."""
+    by_pair: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for e in sorted(enquiries, key=lambda e: (e["sent_at"], e["body"]["reference"])):
+        by_pair.setdefault((e["from_la"], e["to_la"]), []).append(e)
+    out = {
+        f"enquiries/{a}_to_{b}.json": (json.dumps({"from_la": a, "to_la": b, "enquiries": [
+            {"sent_at": e["sent_at"].strftime("%Y-%m-%dT%H:%M:%SZ"), "body": e["body"]} for e in items
+        ]}, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        for (a, b), items in sorted(by_pair.items())
+    }
+    out["truth/enquiries.csv"] = _csv(
+        [{"reference": e["body"]["reference"], "sent_at": e["sent_at"].strftime("%Y-%m-%dT%H:%M:%SZ"),
+          "from_la": e["from_la"], "to_la": e["to_la"], "child_id": e["child_id"],
+          "lives_in_to_la": str(e["lives_in_to_la"]).lower(), "on_roll_in_to_la": e["on_roll_in_to_la"],
+          "noise": ";".join(e["noise"])} for items in by_pair.values() for e in items],
+        ("reference", "sent_at", "from_la", "to_la", "child_id", "lives_in_to_la", "on_roll_in_to_la", "noise"),
+    )
+    return out
 
 
 def _source_ref(f: PartnerFile, r: Record) -> str:

@@ -115,6 +115,12 @@ class Stories:
             day = moved + timedelta(days=self.rng.randint(5, 60))
             self.w.signal("health_address", day, child, la, moved_on=moved)
 
+    def enquiry(self, child: Child, day: date, from_la: str, to_la: str, known_on: date, case: str | None) -> None:
+        """One authority asks its neighbour whether a child it cannot find is known there."""
+        if self.rng.random() < float(self.w.dials["coverage"]["enquiry_to_neighbour"]):
+            self.w.signal("enquiry", day, child, to_la, view_day=known_on, from_la=from_la, to_la=to_la,
+                          case_reference=case)
+
     def fly(self, family: Family, children: list[Child], day: date, direction: str, country: str, la: str) -> None:
         """The family on a passenger list, arriving in or leaving the UK."""
         w, rng = self.w, self.rng
@@ -181,6 +187,7 @@ class Stories:
                 school = self.delete(child, left, "9(1)(g)", new_address=new_home, new_address_from=moved)
                 if school and rng.random() < float(w.dials["coverage"]["lost_ctf"]):
                     self.ctf(child, add_school_days(left, rng.randint(0, 5)), school, "XXX")
+                self.enquiry(child, add_school_days(left, rng.randint(5, 15)), neighbour, la, moved, None)
         else:  # from an authority outside the simulation: they simply appear
             origin = rng.choice(OTHER_LAS)
             family, surname = w.new_family(la)
@@ -246,6 +253,7 @@ class Stories:
             if rng.random() < float(w.dials["coverage"]["lost_ctf"]):
                 self.ctf(child, add_school_days(deleted, rng.randint(0, 4)), school, "XXX")
             ep = self.episode(child, la, "left_destination_unknown", deleted, length, False, f"left_to_{where}")
+            self.enquiry(child, add_school_days(deleted, rng.randint(1, 10)), la, neighbour, day, ep.id)
             if where in ("neighbour", "stayed_local"):
                 target = neighbour if where == "neighbour" else la
                 if where == "neighbour":

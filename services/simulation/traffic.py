@@ -17,6 +17,8 @@ from services.simulation.partners import police as pol
 from services.simulation.partners import schools as sch
 from services.simulation.world import Signal, World
 
+ENQUIRY_TEXT = "Left school without a forwarding address; our enquiries have not found the child."
+
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), UTC)
@@ -32,6 +34,7 @@ class Traffic:
         self.ctf_sequence: dict[tuple[str, str], int] = defaultdict(int)
         self.patient_versions: dict[str, int] = defaultdict(lambda: 1)
         self.pds: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)  # what PDS holds, by time
+        self.enquiries: list[dict[str, Any]] = []  # authority-to-authority enquiries (API requests, not files)
 
     def uuid(self) -> uuid.UUID:
         """A random-looking UUID drawn from the seeded stream."""
@@ -56,6 +59,7 @@ class Traffic:
         self.patients(by_kind["health_patient"])
         self.police(by_kind["police_missing"] + by_kind["police_found"] + by_kind["encompass"])
         self.border(by_kind["border"])
+        self.authority_enquiries(by_kind["enquiry"])
         self.files.sort(key=lambda f: (f.delivered_at, f.path))
         self.break_some()
         return self.files
@@ -270,6 +274,34 @@ class Traffic:
             data = pax.paxlst(flight, segments, reference, sent)
             path = f"border/paxlst/{number}_{departs:%Y%m%dT%H%M}_{direction}.edi"
             self.files.append(PartnerFile(path, "border", "paxlst", batch[0].la, sent, data, records))
+
+    def authority_enquiries(self, signals: list[Signal]) -> None:
+        """Enquiries one authority sends another's hub (``POST /enquiries`` bodies), with their truth."""
+        for s in signals:
+            person, tags = self.person(s, "school")  # the asking authority knows the child from school records
+            home = person["home"]
+            sent = _at(s.day, self.rng.randint(9, 16), self.rng.randint(0, 59))
+            stay = s.child.family.stay_on(s.day)
+            school = s.child.school_on(s.day)
+            body = {
+                "child": {
+                    "given_name": person["given_name"], "surname": person["surname"],
+                    "middle_names": person["middle_names"], "former_surnames": [],
+                    "date_of_birth": person["dob"].isoformat() if person["dob"] else None, "sex": person["sex"],
+                    "upn": person["upn"], "nhs_number": person["nhs_number"],
+                    "postcode": home.postcode if home else None,
+                    "address_lines": [*home.lines, home.town] if home else [],
+                },
+                "purpose": {"code": "cme_whereabouts", "text": ENQUIRY_TEXT},
+                "case_reference": s.details["case_reference"],
+                "reference": str(self.uuid()),
+            }
+            self.enquiries.append({
+                "sent_at": sent, "from_la": s.details["from_la"], "to_la": s.details["to_la"], "body": body,
+                "child_id": s.child.id, "noise": tags,
+                "lives_in_to_la": bool(stay and stay.la == s.details["to_la"]),
+                "on_roll_in_to_la": school.laestab if school and school.la == s.details["to_la"] else "",
+            })
 
     def _document(self) -> str:
         return f"{self.rng.choice('XYZ')}{self.rng.randint(10_000_000, 99_999_999)}"

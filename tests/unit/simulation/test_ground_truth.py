@@ -72,3 +72,23 @@ def test_schools_carry_laestab_numbers(small_folder: Path) -> None:
     assert {s["phase"] for s in schools} == {"primary", "secondary", "pru"}
     for s in schools:
         assert len(s["laestab"]) == 7 and s["laestab"][:3] in ("383", "384") and len(s["urn"]) == 6
+
+
+def test_enquiries_between_the_authorities_are_valid_api_requests(small_folder: Path) -> None:
+    import json
+
+    from services.api.routes.enquiries import EnquiryIn
+
+    truth = {r["reference"]: r for r in _rows(small_folder / "truth" / "enquiries.csv")}
+    files = sorted((small_folder / "enquiries").glob("*_to_*.json"))
+    assert {f.name for f in files} == {"383_to_384.json", "384_to_383.json"}
+    sent = 0
+    for f in files:
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        for item in doc["enquiries"]:
+            EnquiryIn.model_validate(item["body"])
+            row = truth[item["body"]["reference"]]
+            assert (row["from_la"], row["to_la"]) == (doc["from_la"], doc["to_la"])
+            sent += 1
+    assert sent == len(truth) > 0
+    assert any(r["lives_in_to_la"] == "true" for r in truth.values())  # some are really there
