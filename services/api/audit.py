@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import queue
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -141,3 +143,79 @@ class AuditLog:
                 problems.append(f"the chain ends at entry {last_seq} but its head says {head.seq}: "
                                 "entries were removed from the end, or the head was changed")
         return VerifyReport(not problems, count, prev, tuple(problems))
+
+
+@dataclass
+class _Unit:
+    rows: list[Any]
+    entries: list[AuditEntry]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """Writes rows with their audit entries, many callers per transaction (one writer thread).
+
+    Under load, requests arriving while a transaction commits share the next one: one chain-head
+    read and one commit serve them all. A caller returns only once its rows are durable.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], audit: AuditLog, max_batch: int = 64) -> None:
+        self.sessions = sessions
+        self.audit = audit
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Unit | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def write(self, rows: list[Any], entries: list[AuditEntry], timeout_s: float = 30.0) -> None:
+        """Add ``rows`` and append ``entries`` durably; raises what the database raised for them."""
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="cmehub-group-commit", daemon=True)
+                self._thread.start()
+        unit = _Unit(rows, entries)
+        self._queue.put(unit)
+        if not unit.done.wait(timeout_s):
+            raise TimeoutError(f"the database did not commit within {timeout_s:.0f} s")
+        if unit.error is not None:
+            raise unit.error
+
+    def _commit(self, batch: list[_Unit]) -> None:
+        with self.audit._lock, self.sessions() as session:
+            for unit in batch:
+                session.add_all(unit.rows)
+            self.audit.append_in(session, *(e for unit in batch for e in unit.entries))
+            session.commit()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                self._commit(batch)
+            except Exception:
+                # One bad unit must not fail the others: write them one by one to find it.
+                for unit in batch:
+                    try:
+                        self._commit([unit])
+                    except Exception as exc:
+                        unit.error = exc
+            for unit in batch:
+                unit.done.set()
+
+    def stop(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=10)

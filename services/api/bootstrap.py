@@ -43,7 +43,8 @@ class HubServices:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def components(self) -> dict[str, Any]:
-        return {"kafka": self.notifications, "enquiry_index": self.index, **self.extras}
+        return {"kafka": self.notifications, "enquiry_index": self.index, "enquiries": self.enquiries,
+                **self.extras}
 
     async def start(self) -> None:
         """Start background work (the enquiry index, producers) once the app starts serving."""

@@ -10,26 +10,32 @@ every read of a child's record is audited with the purpose given.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import threading
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.common.identifiers import nhs_number_problems, normalise_nhs_number, normalise_upn, upn_problems
 from schemas.events import make_envelope, make_event
-from services.api.audit import AuditEntry, AuditLog
+from services.api.audit import AuditEntry, AuditLog, GroupCommit
 from services.api.linkage import RegisterIndex
 from services.api.store import EnquiryRecordRow
 from services.matching.records import Address as RecordAddress
 from services.matching.records import PersonRecord
 from services.register import clocks
 from services.register.handlers import record_notification
-from services.register.model import Case, CaseStatus, Child
+from services.register.model import CaseStatus
+from services.register.orm import AddressRow, CaseRow, ChildRow, IdentityRow, TransitionRow
 from services.register.unit_of_work import UnitOfWorkFactory
+
+log = structlog.get_logger("cmehub.api.enquiries")
 
 
 class Purpose(StrEnum):
@@ -142,40 +148,86 @@ class EnquiryAsked:
     warnings: list[str] = field(default_factory=list)
 
 
-def _date_last_known(child: Child, case: Case | None) -> dt.date | None:
-    dates = [d for d in (child.created_on, *(i.recorded_on for i in child.identities),
-                         *(a.recorded_on for a in child.addresses)) if d]
+@dataclass(frozen=True)
+class ChildFacts:
+    """What an answer may draw on about a register child (read in two queries, not a whole record)."""
+
+    child_id: str
+    restricted: bool
+    current_school: str | None
+    date_last_known: dt.date | None
+    case_status: str
+    located_la: str | None
+    address: dict[str, Any] | None
+
+
+_OPEN = [s.value for s in CaseStatus if s is not CaseStatus.CLOSED]
+
+
+def child_facts(session: Session, child_id: str, with_address: bool) -> ChildFacts | None:
+    """The facts of one child and its current case (the open one, else the latest), or None if gone."""
+    head = session.execute(sa.select(
+        ChildRow.restricted, ChildRow.current_school, ChildRow.created_on,
+        sa.select(sa.func.max(IdentityRow.recorded_on)).where(IdentityRow.child_id == ChildRow.id)
+        .scalar_subquery(),
+        sa.select(sa.func.max(AddressRow.recorded_on)).where(AddressRow.child_id == ChildRow.id).scalar_subquery(),
+    ).where(ChildRow.id == child_id)).one_or_none()
+    if head is None:
+        return None
+    restricted, school, created, identity_on, address_on = head
+    last_move = sa.select(sa.func.max(TransitionRow.on)).where(TransitionRow.case_id == CaseRow.id).scalar_subquery()
+    case = session.execute(
+        sa.select(CaseRow.status, CaseRow.located_la, CaseRow.date_last_seen, CaseRow.referred_on, last_move)
+        .where(CaseRow.child_id == child_id)
+        .order_by(CaseRow.status.in_(_OPEN).desc(), CaseRow.referred_on.desc()).limit(1)).one_or_none()
+    dates = [d for d in (created, identity_on, address_on) if d]
     if case is not None:
-        dates += [d for d in (case.date_last_seen, case.referred_on, *(t.on for t in case.history)) if d]
-    return max(dates) if dates else None
-
-
-def _current_case(cases: list[Case]) -> Case | None:
-    open_cases = [c for c in cases if c.is_open]
-    pool = open_cases or cases
-    return max(pool, key=lambda c: c.referred_on) if pool else None
+        dates += [d for d in (case[2], case[3], case[4]) if d]
+    address = None
+    if with_address and not restricted:
+        found = session.execute(sa.select(AddressRow.lines, AddressRow.town, AddressRow.postcode)
+                                .where(AddressRow.child_id == child_id, AddressRow.valid_to.is_(None))
+                                .order_by(AddressRow.seq.desc()).limit(1)).one_or_none()
+        if found is not None:
+            address = {"lines": list(found[0] or []), "town": found[1], "postcode": found[2]}
+    return ChildFacts(child_id, bool(restricted), school, max(dates) if dates else None,
+                      case[0] if case is not None else "no_case", case[1] if case is not None else None, address)
 
 
 class WhereaboutsService:
     """Answers, records, reviews and reads whereabouts enquiries."""
 
     def __init__(self, sessions: sessionmaker[Session], uows: UnitOfWorkFactory, index: RegisterIndex,
-                 audit: AuditLog, la_code: str, la_name: str, contact_point: str = "", review_days: int = 2) -> None:
+                 audit: AuditLog, la_code: str, la_name: str, contact_point: str = "", review_days: int = 2,
+                 writer: GroupCommit | None = None) -> None:
         self.sessions = sessions
         self.index = index
         self.audit = audit
+        self.writer = writer or GroupCommit(sessions, audit)
         self.la_code = la_code
         self.contact_point = contact_point or f"Children Missing Education team, {la_name} (LA {la_code})"
         self.review_days = review_days
         self.uows = uows
+        self.recorded = threading.Event()  # set when enquiries wait to be recorded in the register
+        self._stopping = False
         years = range(dt.date.today().year - 1, dt.date.today().year + 3)
         self.calendar = clocks.SchoolCalendar(la_code=la_code, years=(),
                                               bank_holidays=clocks.english_bank_holidays(years))
 
     # -- answering --------------------------------------------------------------------------------
 
+    def _facts(self, child_id: str | None, purpose: Purpose) -> ChildFacts | None:
+        if not child_id:
+            return None
+        with self.sessions() as session:
+            return child_facts(session, child_id, "address" in DISCLOSED[purpose])
+
     def ask(self, asker: Asker, asked: EnquiryAsked, now: dt.datetime | None = None) -> EnquiryRecordRow:
-        """Answer an enquiry now and record it; the same ``reference`` from the same client answers once."""
+        """Answer an enquiry now and store it with its audit entries (one group commit).
+
+        The same ``reference`` from the same client answers once. The register's own record of the
+        enquiry (an ``la.enquiry`` notification) is written just after, by :meth:`record_pending`.
+        """
         now = now or dt.datetime.now(dt.UTC)
         enquiry_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmehub:{asker.client_id}:{asked.reference}"))
                       if asked.reference else str(uuid.uuid4()))
@@ -188,52 +240,43 @@ class WhereaboutsService:
         record, warnings = asked.subject.record(enquiry_id)
         decision = self.index.link(record)
         child_id = decision.register_id if decision.decision in ("match", "review") else None
-        with self.uows() as uow:
-            child = uow.register.get_child(child_id) if child_id else None
-            cases = uow.register.cases_for_child(child_id) if child is not None and child_id else []
-        if child_id and child is None:  # merged away since the index last caught up: forget and ask again
+        facts = self._facts(child_id, asked.purpose)
+        if child_id and facts is None:  # merged away since the index last caught up: forget and ask again
             self.index.forget(child_id)
             decision = self.index.link(record)
             child_id = decision.register_id if decision.decision in ("match", "review") else None
-            with self.uows() as uow:
-                child = uow.register.get_child(child_id) if child_id else None
-                cases = uow.register.cases_for_child(child_id) if child is not None and child_id else []
-        if child is None:
+            facts = self._facts(child_id, asked.purpose)
+        if facts is None:
             status = EnquiryStatus.NOT_KNOWN
         else:
             status = EnquiryStatus.KNOWN if decision.decision == "match" else EnquiryStatus.POSSIBLE
         review_by = self.calendar.add_school_days(now.date(), self.review_days) \
             if status is EnquiryStatus.POSSIBLE else None
-        answer = self._answer(enquiry_id, status, asked, child, _current_case(cases), review_by, now,
-                              warnings + asked.warnings)
+        answer = self._answer(enquiry_id, status, asked, facts, review_by, now, warnings + asked.warnings)
         row = EnquiryRecordRow(
             id=enquiry_id, direction="incoming", client_id=asker.client_id, from_la=asker.la_code,
             to_la=self.la_code, purpose_code=asked.purpose.value, purpose_text=asked.purpose_text,
             case_reference=asked.case_reference, subject=asked.subject.as_json(), status=status.value,
-            answer=answer, child_id=child.id if child else None, match_probability=decision.match_probability,
+            answer=answer, child_id=facts.child_id if facts else None, match_probability=decision.match_probability,
             reason=decision.reason, review_by=review_by, reviewed=False, created_at=now, answered_at=now)
         purpose = f"{asked.purpose.value}: {asked.purpose_text}"
         theirs = f"; their reference {asked.reference}" if asked.reference else ""
         entries = [AuditEntry(asker.client_id, asker.la_code, "enquiry.received", "enquiry", enquiry_id, purpose,
                               f"answered {status.value}{theirs}")]
-        if child is not None:
-            entries.append(AuditEntry(asker.client_id, asker.la_code, "child.read", "child", child.id, purpose,
+        if facts is not None:
+            entries.append(AuditEntry(asker.client_id, asker.la_code, "child.read", "child", facts.child_id, purpose,
                                       f"enquiry {enquiry_id}; disclosed {','.join(sorted(answer['known'] or {}))}"
                                       if status is EnquiryStatus.KNOWN else f"enquiry {enquiry_id}; held for review"))
-        with self.sessions() as session:
-            session.add(row)
-            self.audit.append_in(session, *entries)
-            session.commit()
-        self._record_in_register(asker, asked, enquiry_id, child.id if child else None, now)
+        self.writer.write([row], entries)
+        self.recorded.set()
         return row
 
-    def _answer(self, enquiry_id: str, status: EnquiryStatus, asked: EnquiryAsked, child: Child | None,
-                case: Case | None, review_by: dt.date | None, now: dt.datetime,
-                warnings: list[str]) -> dict[str, Any]:
+    def _answer(self, enquiry_id: str, status: EnquiryStatus, asked: EnquiryAsked, facts: ChildFacts | None,
+                review_by: dt.date | None, now: dt.datetime, warnings: list[str]) -> dict[str, Any]:
         known: dict[str, Any] | None = None
         possible: dict[str, Any] | None = None
-        if status is EnquiryStatus.KNOWN and child is not None:
-            known = self._known(asked.purpose, child, case)
+        if status is EnquiryStatus.KNOWN and facts is not None:
+            known = self._known(asked.purpose, facts)
         elif status is EnquiryStatus.POSSIBLE:
             possible = {"review_by": review_by.isoformat() if review_by else None,
                         "contact_point": self.contact_point,
@@ -243,36 +286,74 @@ class WhereaboutsService:
                 "case_reference": asked.case_reference, "answered_at": now.isoformat(), "known": known,
                 "possible": possible, "warnings": warnings}
 
-    def _known(self, purpose: Purpose, child: Child, case: Case | None) -> dict[str, Any]:
+    def _known(self, purpose: Purpose, facts: ChildFacts) -> dict[str, Any]:
         allowed = DISCLOSED[purpose]
-        last = _date_last_known(child, case)
         known: dict[str, Any] = {
-            "case_status": case.status.value if case is not None else "no_case",
-            "date_last_known": last.isoformat() if last else None,
+            "case_status": facts.case_status,
+            "date_last_known": facts.date_last_known.isoformat() if facts.date_last_known else None,
             "contact_point": self.contact_point,
         }
         if "on_roll_at" in allowed:
-            known["on_roll_at"] = child.current_school
-        if "located_la" in allowed and case is not None and case.status is CaseStatus.LOCATED_OTHER_LA:
-            known["located_la"] = case.located_la
-        if "address" in allowed and not child.restricted:
-            current = [a for a in child.addresses if a.valid_to is None]
-            if current:
-                a = current[-1]
-                known["address"] = {"lines": list(a.lines), "town": a.town, "postcode": a.postcode}
+            known["on_roll_at"] = facts.current_school
+        if "located_la" in allowed and facts.case_status == CaseStatus.LOCATED_OTHER_LA.value:
+            known["located_la"] = facts.located_la
+        if "address" in allowed and not facts.restricted and facts.address is not None:
+            known["address"] = facts.address
         return known
 
-    def _record_in_register(self, asker: Asker, asked: EnquiryAsked, enquiry_id: str, child_id: str | None,
-                            now: dt.datetime) -> None:
+    # -- the register's record of each enquiry ----------------------------------------------------
+
+    def record_pending(self, limit: int = 50) -> int:
+        """Record answered enquiries in the register (``la.enquiry`` via its own handler); returns how many."""
+        with self.sessions() as session:
+            pending = list(session.scalars(sa.select(EnquiryRecordRow).where(
+                EnquiryRecordRow.registered_at.is_(None), EnquiryRecordRow.direction == "incoming")
+                .order_by(EnquiryRecordRow.created_at).limit(limit)))
+        for row in pending:
+            self._record_in_register(row)
+            with self.sessions() as session:
+                session.execute(sa.update(EnquiryRecordRow).where(EnquiryRecordRow.id == row.id)
+                                .values(registered_at=dt.datetime.now(dt.UTC)))
+                session.commit()
+        return len(pending)
+
+    def _record_in_register(self, row: EnquiryRecordRow) -> None:
         # The child's details stay out of the event (least retention): the match is the child id.
-        envelope = make_envelope("la.enquiry", partner_id=f"la:{asker.la_code}", source_kind="authority",
-                                 responsible_la=self.la_code, occurred_at=now, reference=f"enquiry:{enquiry_id}",
-                                 received_at=now)
-        event = make_event("la.enquiry", envelope, child=None, from_la=asker.la_code, to_la=self.la_code,
-                           enquiry_id=enquiry_id, reason=f"{asked.purpose.value}: {asked.purpose_text}"[:500],
-                           case_reference=asked.case_reference)
-        record_notification(self.uows(), event, child_id, local_la=self.la_code, actor=f"api:{asker.client_id}",
-                            now=now)
+        at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
+        envelope = make_envelope("la.enquiry", partner_id=f"la:{row.from_la}", source_kind="authority",
+                                 responsible_la=self.la_code, occurred_at=at, reference=f"enquiry:{row.id}",
+                                 received_at=at)
+        event = make_event("la.enquiry", envelope, child=None, from_la=row.from_la, to_la=self.la_code,
+                           enquiry_id=row.id, reason=f"{row.purpose_code}: {row.purpose_text}"[:500],
+                           case_reference=row.case_reference)
+        record_notification(self.uows(), event, row.child_id, local_la=self.la_code, actor=f"api:{row.client_id}",
+                            now=at)
+
+    async def _recorder(self) -> None:
+        while not self._stopping:
+            await asyncio.to_thread(self.recorded.wait, 5.0)
+            self.recorded.clear()
+            if self._stopping:
+                return
+            try:
+                while await asyncio.to_thread(self.record_pending) > 0:
+                    await asyncio.sleep(0.05)  # leave room for requests between batches
+            except Exception as exc:  # the rows stay pending and are retried on the next wake
+                log.error("recording enquiries in the register failed", error=type(exc).__name__)
+                await asyncio.sleep(5.0)
+
+    async def start(self) -> None:
+        self._stopping = False
+        self.recorded.set()  # catch up with anything left from before a restart
+        self._task = asyncio.create_task(self._recorder())
+
+    async def stop(self) -> None:
+        self._stopping = True
+        self.recorded.set()  # wake the waiting thread so shutdown does not wait for its timeout
+        task = getattr(self, "_task", None)
+        if task is not None:
+            task.cancel()
+        self.writer.stop()
 
     # -- reading and reviewing --------------------------------------------------------------------
 
@@ -305,26 +386,23 @@ class WhereaboutsService:
             row = session.get(EnquiryRecordRow, enquiry_id, with_for_update=True)
             if row is None or row.status != EnquiryStatus.POSSIBLE.value or row.reviewed:
                 return None
-            child = case = None
             candidate = row.child_id
-            if same_child and row.child_id:
-                with self.uows() as uow:
-                    child = uow.register.get_child(row.child_id)
-                    case = _current_case(uow.register.cases_for_child(row.child_id)) if child else None
-            status = EnquiryStatus.KNOWN if child is not None else EnquiryStatus.NOT_KNOWN
-            asked = EnquiryAsked(EnquirySubject(None, None, None), Purpose(row.purpose_code), row.purpose_text,
-                                 row.case_reference)
-            answer = self._answer(row.id, status, asked, child, case, None, now, list(row.answer.get("warnings", [])))
+            purpose = Purpose(row.purpose_code)
+            facts = child_facts(session, row.child_id, "address" in DISCLOSED[purpose]) \
+                if same_child and row.child_id else None
+            status = EnquiryStatus.KNOWN if facts is not None else EnquiryStatus.NOT_KNOWN
+            asked = EnquiryAsked(EnquirySubject(None, None, None), purpose, row.purpose_text, row.case_reference)
+            answer = self._answer(row.id, status, asked, facts, None, now, list(row.answer.get("warnings", [])))
             answer["reviewed"] = {"on": now.date().isoformat(), "note": "decided by an officer"}
             row.status, row.answer, row.reviewed, row.answered_at = status.value, answer, True, now
             if status is EnquiryStatus.NOT_KNOWN:
                 row.child_id = None
-            purpose = f"{row.purpose_code}: review of enquiry {row.id}"
-            entries = [AuditEntry(officer.client_id, officer.la_code, "enquiry.reviewed", "enquiry", row.id, purpose,
+            why = f"{row.purpose_code}: review of enquiry {row.id}"
+            entries = [AuditEntry(officer.client_id, officer.la_code, "enquiry.reviewed", "enquiry", row.id, why,
                                   status.value)]
             if candidate:
                 entries.append(AuditEntry(officer.client_id, officer.la_code, "child.read", "child", candidate,
-                                          purpose, "compared with the enquiry"))
+                                          why, "compared with the enquiry"))
             self.audit.append_in(session, *entries)
             session.commit()
             return row

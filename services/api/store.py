@@ -97,3 +97,5 @@ class EnquiryRecordRow(ApiBase):
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # When the enquiry was recorded in the register (None: still to do; a background task catches up).
+    registered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), index=True)

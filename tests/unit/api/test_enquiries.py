@@ -159,6 +159,7 @@ def test_every_enquiry_and_child_read_is_audited_and_recorded_in_the_register(
     assert app_seeded.state.hub.audit.verify().ok
     from services.register.referrals import enquiry_key
 
+    app_seeded.state.hub.enquiries.record_pending()  # the background recorder may not have run yet
     with app_seeded.state.hub.enquiries.uows() as uow:
         recorded = uow.register.get_enquiry(enquiry_key("384", body["enquiry_id"]))
         assert recorded is not None and recorded.child_id == seeded.amina and recorded.other_la == "384"
