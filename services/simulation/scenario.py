@@ -296,7 +296,8 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
         "children": config.size_of, "start": _iso(config.start), "end": _iso(config.end),
         "census_day": _iso(config.census), "files": len(files),
     }, indent=1) + "\n").encode()
-    for rel, data in sorted(blobs.items()):
+    # The manifest goes last: a folder with a manifest is a complete scenario (the demo reuses it).
+    for rel, data in sorted(blobs.items(), key=lambda item: (item[0] == MANIFEST, item[0])):
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
