@@ -47,6 +47,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(
         killed_at = time.monotonic()
         local_broker.kill()
         sent_before_kill = len(producer.acked)
+        assert 0 < sent_before_kill < len(events), f"the kill must land mid-stream ({sent_before_kill} confirmed)"
         time.sleep(DOWN_S)
         restart_started = time.monotonic()
         local_broker.start()

@@ -70,6 +70,7 @@ def test_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(
         killed_at = time.monotonic()
         kafka_cluster.kill(victim)
         sent_before_kill = len(producer.acked)
+        assert 0 < sent_before_kill < len(events), f"the kill must land mid-stream ({sent_before_kill} confirmed)"
 
         producer.join(timeout_s=120)
         consumer.wait_for(set(producer.acked), timeout_s=60)
