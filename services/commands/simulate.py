@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.simulation.config import ScenarioConfig
+from services.simulation.config import ScenarioConfig, ScenarioError
 from services.simulation.stats import PopulationStats
 
 app = typer.Typer(
@@ -110,8 +110,12 @@ def generate(
     with console.status("simulating the population and its term"):
         scenario = simulate(config)
     simulated = time.monotonic() - began
-    with console.status(f"writing {len(scenario.files)} partner files and the ground truth"):
-        counts = write_scenario(scenario, out)
+    try:
+        with console.status(f"writing {len(scenario.files)} partner files and the ground truth"):
+            counts = write_scenario(scenario, out)
+    except ScenarioError as exc:
+        console.print(f"[red]cmehub simulate: {exc}[/red]")
+        raise typer.Exit(2) from exc
     console.print(_stats_table([scenario.stats(la) for la in config.size_of]))
     console.print(
         f"wrote {counts['files']} partner files ({counts['records']} records) for {counts['children']} children and "

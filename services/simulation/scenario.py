@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import shutil
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from typing import Any
 
 from services.simulation import noise
 from services.simulation.calendar import is_school_day
-from services.simulation.config import ScenarioConfig
+from services.simulation.config import ScenarioConfig, ScenarioError
 from services.simulation.model import Child, Stay
 from services.simulation.partners import EVENT, PartnerFile, Record
 from services.simulation.pds import PdsStore
@@ -233,6 +234,7 @@ def _where(stay: Stay | None) -> dict[str, str]:
 def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
     """Write partner files under ``out/partners``, ``manifest.csv``, ``truth/`` and ``link/``; returns counts."""
     world, files, config = scenario.world, scenario.files, scenario.world.config
+    _clear(out)
     out.mkdir(parents=True, exist_ok=True)
     blobs: dict[str, bytes] = {}
     for f in files:
@@ -303,6 +305,21 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
         path.write_bytes(data)
     return {"files": len(files), "records": len(note_rows), "children": len(world.children),
             "episodes": len(world.episodes)}
+
+
+OUTPUT_FOLDERS = ("partners", "truth", "link", "pds", "enquiries")
+
+
+def _clear(out: Path) -> None:
+    """Make ``out`` ready: an earlier scenario there is replaced; any other content is left alone and refused."""
+    if not out.exists() or not any(out.iterdir()):
+        return
+    if not (out / "scenario.json").is_file() and not (out / MANIFEST).is_file():
+        raise ScenarioError(f"{out} is not empty and holds no scenario; choose an empty or new folder")
+    (out / MANIFEST).unlink(missing_ok=True)  # first, so a half-cleared folder is never taken for a scenario
+    for name in OUTPUT_FOLDERS:
+        shutil.rmtree(out / name, ignore_errors=True)
+    (out / "scenario.json").unlink(missing_ok=True)
 
 
 CHILD_COLUMNS = ("child_id", "family_id", "given_name", "middle_names", "surname", "date_of_birth", "sex", "upn",

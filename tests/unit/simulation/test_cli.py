@@ -67,3 +67,19 @@ def test_demo_writes_once_and_streams_into_the_broker(tmp_path: Path, kafka_boot
     second = runner.invoke(app, args)
     assert second.exit_code == 0, second.output
     assert (folder / "manifest.csv").stat().st_mtime_ns == written  # the scenario is reused, not rewritten
+
+
+def test_rewrites_its_own_folder_but_never_someone_elses(tmp_path: Path) -> None:
+    out = tmp_path / "term"
+    args = ["simulate", "--seed", "4", "--out", str(out), "--children", "600"]
+    assert runner.invoke(app, args).exit_code == 0
+    stale = out / "partners" / "schools" / "ctf" / "stale.xml"
+    stale.write_text("left over from an earlier run")
+    assert runner.invoke(app, args).exit_code == 0
+    assert not stale.exists()  # an earlier scenario is replaced whole
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["simulate", "--out", str(other), "--children", "600"])
+    assert result.exit_code == 2 and "not empty" in result.output
+    assert (other / "notes.txt").read_text() == "keep me"
