@@ -155,7 +155,7 @@ def read_patient(resource: dict[str, Any], as_of: date) -> PatientReading:
     problems: list[Problem] = []
     warnings: list[Problem] = []
     meta = obj_at(resource, "meta")
-    restricted = any(isinstance(s, dict) and s.get("code") == "R" for s in list_at(meta, "security"))
+    restricted = is_restricted(resource)
     nhs, verified = _nhs_identifier(resource, warnings)
     name, former = _names(resource)
     family = text_of(name.get("family"))
@@ -250,6 +250,42 @@ def patient_update_event(
     return event, reading.warnings + id_warnings
 
 
+_LOCATING = ("address", "telecom", "contact", "generalPractitioner")
+REDACTED_NOTE = Problem(
+    "restricted_redacted", "original kept without address, telecom, contacts and GP (restricted record)"
+)
+
+
+def is_restricted(resource: Any) -> bool:
+    """True for a Patient whose ``meta.security`` carries the restricted (``R``) label."""
+    return any(isinstance(s, dict) and s.get("code") == "R" for s in list_at(obj_at(resource, "meta"), "security"))
+
+
+def without_restricted_locations(doc: Any) -> tuple[Any, bool]:
+    """``doc`` with every restricted Patient's address, telecom, contacts and GP removed, and whether any was."""
+    if isinstance(doc, list):
+        parts = [without_restricted_locations(x) for x in doc]
+        return [p for p, _ in parts], any(c for _, c in parts)
+    if not isinstance(doc, dict):
+        return doc, False
+    if doc.get("resourceType") == "Patient" and is_restricted(doc):
+        return {k: v for k, v in doc.items() if k not in _LOCATING}, any(k in doc for k in _LOCATING)
+    changed = False
+    out = {}
+    for key, value in doc.items():
+        out[key], c = without_restricted_locations(value)
+        changed = changed or c
+    return out, changed
+
+
+def safe_original(doc: Any, data: bytes) -> tuple[bytes, list[Problem]]:
+    """The bytes to keep in quarantine: ``data``, unless a restricted record's location must be left out."""
+    redacted, changed = without_restricted_locations(doc)
+    if not changed:
+        return data, []
+    return json.dumps(redacted, ensure_ascii=False).encode(), [REDACTED_NOTE]
+
+
 def patient_entries(doc: Any) -> list[dict[str, Any]]:
     """The Patient resources in a Patient or a Bundle document."""
     if not isinstance(doc, dict):
@@ -294,8 +330,10 @@ def parse_fhir(data: bytes, file_name: str, ctx: ParseContext | None = None) -> 
         except (TypeError, AttributeError, ValueError) as exc:
             problems = [Problem("malformed_patient", f"Patient structure cannot be read ({type(exc).__name__})")]
         if reading is None or problems:
+            # A restricted record's address is never stored, not even in quarantine.
+            original, notes = safe_original(resource if len(patients) > 1 else doc, original)
             result.quarantined.append(
-                Quarantined(PARTNER, KIND, file_name, position, problems, original, ctx.default_la)
+                Quarantined(PARTNER, KIND, file_name, position, problems + notes, original, ctx.default_la)
             )
             continue
         event, warnings = patient_update_event(

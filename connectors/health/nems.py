@@ -14,7 +14,14 @@ from connectors.common.canonical import address_record, build_child, make_event
 from connectors.common.parsing import ParseContext, list_at, obj_at, parse_datetime, text_of, whole_file
 from connectors.common.problems import Problem, UnreadableInput
 from connectors.common.quarantine import ParseResult, Quarantined
-from connectors.health.fhir import KIND, load_json, patient_reference, patient_update_event, read_patient
+from connectors.health.fhir import (
+    KIND,
+    load_json,
+    patient_reference,
+    patient_update_event,
+    read_patient,
+    safe_original,
+)
 
 FORMAT = "nems"
 PARTNER = "nhs-nems"
@@ -94,7 +101,10 @@ def parse_nems(data: bytes, file_name: str, ctx: ParseContext | None = None) -> 
     if problems or reading is None or code is None:
         if reading is not None:  # every reason found, not only the first
             problems += reading.warnings + build_child(reading.child)[1]
-        result.quarantined.append(Quarantined(PARTNER, KIND, file_name, "whole file", problems, data, ctx.default_la))
+        original, notes = safe_original(doc, data)  # a restricted record's address is never stored
+        result.quarantined.append(
+            Quarantined(PARTNER, KIND, file_name, "whole file", problems + notes, original, ctx.default_la)
+        )
         return result
     message_id = text_of(header.get("id")) or text_of(doc.get("id"))
     reference = (

@@ -198,3 +198,27 @@ def test_bad_nhs_number_flows_only_as_invalid_identifier(ctx: ParseContext) -> N
         }
     ]
     assert [w.code for _, w in result.warnings] == ["invalid_nhs_number"]
+
+
+def test_a_quarantined_restricted_record_is_kept_without_its_address(ctx: ParseContext) -> None:
+    patient = json.loads(fixture_bytes("health", "variants/patient_restricted.json"))
+    patient["birthDate"] = "2014-13-01"
+    data = json.dumps(patient).encode()
+    (q,) = parse_fhir(data, "restricted_bad.json", ctx).quarantined
+    assert q.reasons == [
+        "birthDate '2014-13-01': month 13",
+        "original kept without address, telecom, contacts and GP (restricted record)",
+    ]
+    kept = json.loads(q.original)
+    assert "address" not in kept and "generalPractitioner" not in kept
+    assert kept["birthDate"] == "2014-13-01" and kept["identifier"] == patient["identifier"]
+
+
+def test_a_quarantined_restricted_nems_message_is_kept_without_addresses(ctx: ParseContext) -> None:
+    message = json.loads(fixture_bytes("health", "nems_pds_change_of_address_stu3_bundle.json"))
+    patient = message["entry"][2]["resource"]
+    patient["meta"] = {"security": [{"code": "R"}]}
+    patient["birthDate"] = "2099-01-01"
+    (q,) = parse_nems(json.dumps(message).encode(), "nems_restricted.json", ctx).quarantined
+    assert b"Sample Street" not in q.original and b"Former Road" not in q.original
+    assert q.problems[-1].code == "restricted_redacted"
