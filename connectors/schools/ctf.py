@@ -229,6 +229,19 @@ def read_pupil(
     return child, fields, problems, warnings
 
 
+def _version_warning(version: str, ctx: ParseContext) -> Problem | None:
+    """A warning for a CTF version older than the current and previous ones (new ones come each September)."""
+    day = ctx.as_of
+    current = day.year - 2000 if day.month >= 9 else day.year - 2001
+    number = int(version.split(".")[0])
+    if number >= current - 1:
+        return None
+    return Problem(
+        "old_ctf_version",
+        f"CTFversion {version}: older than the current ({current}.0) and previous ({current - 1}.0) versions",
+    )
+
+
 def _dedupe_keys(child: dict[str, Any]) -> list[tuple[object, ...]]:
     """Keys that make two pupils of one file the same child: the UPN, then name, birth date and postcode."""
     keys: list[tuple[object, ...]] = []
@@ -249,6 +262,9 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
     except UnreadableInput as exc:
         return whole_file(FORMAT, file_name, data, "unknown-school", KIND, exc.problem)
     header, header_problems, file_warnings = read_header(root, file_name)
+    file_problems = [Problem("file_name", w) for w in file_warnings]
+    if header is not None and (version_warning := _version_warning(header.version, ctx)):
+        file_problems.append(version_warning)
     pupils = find_all(root, "CTFpupilData/Pupil")
     if header is not None and header.destination_kind == "unknown" and len(pupils) != 1:
         header_problems.append(
@@ -280,7 +296,7 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
         position = f"pupil {n}"
         original = slices[n - 1] if len(slices) == len(pupils) else tostring(pupil, encoding="utf-8")
         child_in, fields, problems, warnings = read_pupil(pupil, header, ctx)
-        warnings = [Problem("file_name", w) for w in file_warnings] + warnings
+        warnings = file_problems + warnings
         child, id_warnings = build_child(child_in)
         if problems:
             reasons = problems + warnings + id_warnings  # every reason found, not only the first
