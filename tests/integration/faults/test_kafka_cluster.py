@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import pytest
 from kafka import KafkaAdminClient
+from kafka.admin import ConfigResource, ConfigResourceType
 
 from schemas.topic_admin import apply_topics
 from schemas.topics import topic_spec
-from tests.integration.faults.cluster import KafkaCluster
+from tests.integration.faults.cluster import KafkaCluster, ProcessScriptError
 from tests.integration.faults.stream import ConsumerRun, ProducerRun, make_events, read_log
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(240)]
@@ -45,6 +46,30 @@ def _wait_fully_replicated(bootstrap: str, topic: str, timeout_s: float) -> floa
             return time.monotonic() - started
         time.sleep(0.25)
     raise AssertionError(f"{topic} not back to three in-sync replicas within {timeout_s:.0f} s: {isr}")
+
+
+def test_cluster_script_is_idempotent_and_reports_each_node(kafka_cluster: KafkaCluster) -> None:
+    pids = {n: (kafka_cluster.folder / f"node-{n}" / "broker.pid").read_text() for n in (1, 2, 3)}
+    kafka_cluster.start()  # again: nothing new is started
+    assert pids == {n: (kafka_cluster.folder / f"node-{n}" / "broker.pid").read_text() for n in (1, 2, 3)}
+    status = kafka_cluster.status()
+    for node in (1, 2, 3):
+        assert f"node {node}: running on 127.0.0.1:{kafka_cluster.port(node)}" in status
+    with pytest.raises(ProcessScriptError, match="name a node: 1, 2 or 3"):
+        kafka_cluster.kill(4)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_cluster.bootstrap.split(","))
+    try:
+        cluster = admin.describe_cluster()
+        wanted = ["default.replication.factor", "min.insync.replicas", "offsets.topic.replication.factor"]
+        configs = admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1", wanted)],
+                                         config_filter="all")
+    finally:
+        admin.close()
+    assert sorted(b["broker_id"] for b in cluster["brokers"]) == [1, 2, 3]
+    assert not any(b["is_fenced"] for b in cluster["brokers"])
+    broker = {name: entry["value"] for name, entry in configs["broker"]["1"].items()}
+    assert broker == {"default.replication.factor": "3", "min.insync.replicas": "2",
+                      "offsets.topic.replication.factor": "3"}
 
 
 def test_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(
