@@ -26,6 +26,13 @@ PIPELINE_MIN_FILES = 4
 PIPELINE_MIN_BYTES = 1_000_000
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reported when it is read
+
+
 def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
     """The files named, and the files inside the folders named (sorted, hidden files skipped)."""
     for path in paths:
@@ -120,13 +127,14 @@ def ingest(
     *,
     fetch: PatientFetcher | None = None,
 ) -> IngestSummary:
-    """Parse every input and deliver it file by file; stops at the first delivery failure.
+    """Parse every input and deliver it; stops at the first delivery failure, saying what was sent.
 
-    With a Kafka sink, several files and no PDS fetches, parsing and encoding run one file ahead in
-    a worker process while this process sends.
+    Kafka's acknowledgements are awaited in batches (FLUSH_EVERY messages, and at the end). With a
+    Kafka sink, an input big enough and no PDS fetches, a worker process parses and encodes files
+    while this process sends (:mod:`connectors.worker`).
     """
     files = list(iter_files(paths))
-    big = len(files) >= PIPELINE_MIN_FILES and sum(p.stat().st_size for p in files) >= PIPELINE_MIN_BYTES
+    big = len(files) >= PIPELINE_MIN_FILES and sum(_size(p) for p in files) >= PIPELINE_MIN_BYTES
     if fetch is None and big and hasattr(sink, "send_encoded"):
         return _ingest_pipelined(files, family, cast(EncodedSink, sink), ctx)
     summary = IngestSummary()
