@@ -123,3 +123,12 @@ def test_a_delivery_failure_says_what_was_and_was_not_sent(monkeypatch: pytest.M
     assert "did not confirm 3 records" in summary.delivery_error
     assert f"not all confirmed: {files[1].name}; every file sent before was confirmed" in summary.delivery_error
     assert summary.files == 2  # it stopped at the failing file
+
+
+def test_a_file_that_cannot_be_read_stops_the_run_with_its_name(tmp_path: Path, ctx: ParseContext) -> None:
+    sink = CollectingSink()
+    missing = tmp_path / "gone.xml"
+    summary = ingest([FIXTURES / "schools" / "deletion_return.csv", missing], "schools", sink, ctx)
+    assert summary.exit_code == 3
+    assert summary.delivery_error is not None and "gone.xml cannot be read" in summary.delivery_error
+    assert summary.sent == 2  # the readable file before it was delivered
