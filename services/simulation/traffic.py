@@ -177,7 +177,12 @@ class Traffic:
                 ):
                     continue
                 self.patient_versions[s.child.id] += 1
-                resources.append(fhir.patient(person, self.patient_versions[s.child.id], updated, since))
+                restricted = self.rng.random() < float(self.w.dials["restricted_share"])
+                if restricted:
+                    tags.append("restricted")
+                resources.append(fhir.patient(person, self.patient_versions[s.child.id], updated, since, restricted))
+                if restricted:
+                    person = {**person, "home": None, "previous_home": None}  # what the hub may hold
                 records.append(Record(f"patient {len(records) + 1}", "health_patient", s.child.id, s.la, person, tags))
             if not records:
                 continue

@@ -34,14 +34,20 @@ def _address(home: Home, use: str, start: date | None = None, end: date | None =
     return out
 
 
-def patient(person: dict[str, Any], version: int, updated: datetime, home_since: date | None) -> dict[str, Any]:
-    """A UK Core Patient for the child as the partner recorded them."""
-    resource: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": person["nhs_number"] or person["child_id"],
-        "meta": {"versionId": str(version), "lastUpdated": updated.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
-                 "profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]},
-    }
+RESTRICTED = {"system": "http://terminology.hl7.org/CodeSystem/v3-Confidentiality", "code": "R",
+              "display": "restricted"}
+
+
+def patient(
+    person: dict[str, Any], version: int, updated: datetime, home_since: date | None, restricted: bool = False
+) -> dict[str, Any]:
+    """A UK Core Patient for the child as the partner recorded them (S-flagged: no address, no GP)."""
+    meta: dict[str, Any] = {"versionId": str(version), "lastUpdated": updated.strftime("%Y-%m-%dT%H:%M:%S+00:00"),
+                            "profile": ["https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"]}
+    if restricted:
+        meta["security"] = [RESTRICTED]
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": person["nhs_number"] or person["child_id"],
+                                "meta": meta}
     if person["nhs_number"]:
         resource["identifier"] = [{"extension": [VERIFIED], "system": NHS_SYSTEM, "value": person["nhs_number"]}]
     name: dict[str, Any] = {"use": "official", "family": person["surname"],
@@ -50,6 +56,8 @@ def patient(person: dict[str, Any], version: int, updated: datetime, home_since:
     resource["gender"] = GENDER.get(person["sex"], "unknown")
     if person["dob"]:
         resource["birthDate"] = person["dob"].isoformat()
+    if restricted:
+        return resource  # PDS omits address, telecom and GP for a sensitive record
     if person["home"] is not None:
         resource["address"] = [_address(person["home"], "home", home_since)]
     resource["generalPractitioner"] = [{"type": "Organization", "identifier": {

@@ -104,3 +104,18 @@ def test_events_name_the_child_the_truth_says(parsed: list, small_scenario: Scen
             assert child["date_of_birth"] == truth.dob, (f.path, record.position)
             checked += 1
     assert checked > 0.8 * sum(len(r.events) for _, r in parsed)
+
+
+def test_restricted_health_records_reveal_no_address(parsed: list[tuple[PartnerFile, ParseResult]]) -> None:
+    seen = 0
+    for f, result in parsed:
+        if f.format != "fhir" or f.malformed:
+            continue
+        records = [r for r in f.records if r.expected == EVENT]
+        for record, event in zip(records, result.events, strict=True):
+            if "restricted" in record.noise:
+                assert event["child"]["flags"]["restricted"] and event["child"]["addresses"] == []
+                seen += 1
+            else:
+                assert not event["child"]["flags"]["restricted"]
+    assert seen == sum("restricted" in r.noise for f, _ in parsed for r in f.records)
