@@ -17,7 +17,6 @@ from typer.core import TyperGroup
 from services.matching.config import ConfigError, dump_config, load_config
 from services.matching.csv_records import CsvFormatError, read_records, write_links
 from services.matching.engine import Linker
-from services.matching.training import train as train_config
 
 
 class _LinkGroup(TyperGroup):
@@ -118,6 +117,8 @@ def train_command(
         record_prepared = [linker.prepare(r) for r in read_records(records)] if records else None
     except (ConfigError, CsvFormatError, OSError) as exc:
         _fail(str(exc))
+    from services.matching.training import train as train_config  # numpy: only needed here
+
     try:
         trained, report = train_config(base, register_prepared, record_prepared, u_pairs, seed, method)
     except ValueError as exc:

@@ -6,8 +6,9 @@ blocking decides recall more than scoring does: a typo or a move must not hide a
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from services.matching.config import BlockingRule, ConfigError, LinkageConfig
 from services.matching.features import Prepared
@@ -15,63 +16,68 @@ from services.matching.names import NameTables, default_tables
 from services.matching.records import PersonRecord
 
 
-def _surname_sounds(p: Prepared) -> set[str]:
-    return set(p.surname_sounds)
-
-
-def _dob_unordered(p: Prepared) -> set[str]:
+def _dob_unordered(p: Prepared) -> tuple[str, ...]:
     if p.dob is None:
-        return set()
+        return ()
     y, m, d = p.dob
-    return {f"{y}-{min(m, d)}-{max(m, d)}"}
+    return (f"{y}-{min(m, d)}-{max(m, d)}",)
 
 
-KEY_PARTS: dict[str, Callable[[Prepared], set[str]]] = {
-    "nhs_number": lambda p: {v for v in (p.nhs, p.nhs_invalid) if v},
-    "upn": lambda p: set(p.upns | p.upn_invalid),
-    "other_id": lambda p: {p.other_id} if p.other_id else set(),
+def _one(value: str) -> tuple[str, ...]:
+    return (value,) if value else ()
+
+
+def _anagrams(p: Prepared) -> set[str]:
+    values = [v for v in (p.nhs or p.nhs_invalid, p.other_id) if v]
+    values.extend(p.upns | p.upn_invalid)
+    return {"".join(sorted(v)) for v in values}
+
+
+# Each part gives the values a record has for it (any iterable of strings; empty = no key).
+KEY_PARTS: dict[str, Callable[[Prepared], Collection[str]]] = {
+    "nhs_number": lambda p: tuple(v for v in (p.nhs, p.nhs_invalid) if v),
+    "upn": lambda p: p.upns | p.upn_invalid,
+    "other_id": lambda p: _one(p.other_id),
     # Sorted characters: a transposed pair of digits still finds the candidate.
-    "identifier_anagram": lambda p: {"".join(sorted(v)) for v in (p.nhs or p.nhs_invalid, p.other_id) if v}
-    | {"".join(sorted(v)) for v in p.upns | p.upn_invalid},
-    "surname_phonetic": _surname_sounds,
-    "any_name_phonetic": lambda p: _surname_sounds(p) | ({p.given_phonetic} if p.given_phonetic else set()),
-    "given_phonetic": lambda p: {p.given_phonetic} if p.given_phonetic else set(),
-    "given_initial": lambda p: {p.given_first[0]} if p.given_first else set(),
-    "birth_year": lambda p: {str(p.dob[0])} if p.dob else set(),
+    "identifier_anagram": _anagrams,
+    "surname_phonetic": lambda p: p.surname_sounds,
+    "any_name_phonetic": lambda p: p.surname_sounds | {p.given_phonetic} if p.given_phonetic else p.surname_sounds,
+    "given_phonetic": lambda p: _one(p.given_phonetic),
+    "given_initial": lambda p: _one(p.given_first[:1]),
+    "birth_year": lambda p: (str(p.dob[0]),) if p.dob else (),
     "date_of_birth": _dob_unordered,
-    "postcode": lambda p: set(p.postcodes),
-    "sex": lambda p: {p.sex} if p.sex else set(),
+    "postcode": lambda p: p.postcodes,
+    "sex": lambda p: _one(p.sex),
     "name_pair": lambda p: (
-        {"|".join(sorted((p.given_phonetic, p.surname_phonetic)))} if p.given_phonetic and p.surname_phonetic else set()
+        ("|".join(sorted((p.given_phonetic, p.surname_phonetic))),)
+        if p.given_phonetic and p.surname_phonetic
+        else ()
     ),
 }
 
-
-def blocking_keys(rule: BlockingRule, p: Prepared, parts: dict[str, set[str]] | None = None) -> set[str]:
-    """Every key value ``p`` has under ``rule`` (the product of its parts' values).
-
-    ``parts`` caches part values across the rules of one record (several rules share parts).
-    """
-    keys = [rule.name]
-    for part in rule.key:
-        if parts is None:
-            values = KEY_PARTS[part](p)
-        else:
-            values = parts.get(part)  # type: ignore[assignment]
-            if values is None:
-                values = parts[part] = KEY_PARTS[part](p)
-        if not values:
-            return set()
-        keys = [k + "/" + v for k in keys for v in values]
-    return set(keys)
+BlockKey = tuple[str, ...]
 
 
-def all_keys(rules: list[BlockingRule], p: Prepared) -> list[str]:
-    """The keys of ``p`` under every rule."""
-    parts: dict[str, set[str]] = {}
-    found: list[str] = []
+def blocking_keys(rules: list[BlockingRule], p: Prepared) -> list[BlockKey]:
+    """Every key ``p`` has under each rule: (rule name, value of each part), for all value combinations."""
+    cache: dict[str, Collection[str]] = {}
+    found: list[BlockKey] = []
     for rule in rules:
-        found.extend(blocking_keys(rule, p, parts))
+        values = []
+        for part in rule.key:
+            got = cache.get(part)
+            if got is None:
+                got = cache[part] = KEY_PARTS[part](p)
+            if not got:
+                break
+            values.append(got)
+        else:
+            if len(values) == 1:
+                found.extend((rule.name, v) for v in values[0])
+            elif len(values) == 2:
+                found.extend((rule.name, v, w) for v in values[0] for w in values[1])
+            else:
+                found.extend((rule.name, *combo) for combo in itertools.product(*values))
     return found
 
 
@@ -90,7 +96,7 @@ class BlockingIndex:
         self.tables = tables or default_tables()
         self.records: list[Prepared | None] = []
         self.positions: dict[str, int] = {}
-        self.blocks: dict[str, list[int]] = defaultdict(list)
+        self.blocks: dict[BlockKey, list[int]] = defaultdict(list)
         self.given_counts: Counter[str] = Counter()
         self.surname_counts: Counter[str] = Counter()
         self.oversized_lookups = 0
@@ -110,7 +116,7 @@ class BlockingIndex:
         self.records.append(prepared)
         self.positions[prepared.id] = position
         blocks = self.blocks
-        for key in all_keys(self.rules, prepared):
+        for key in blocking_keys(self.rules, prepared):
             blocks[key].append(position)
         if prepared.given_first:
             self.given_counts[prepared.given_first] += 1
@@ -129,7 +135,7 @@ class BlockingIndex:
     def candidates(self, p: Prepared) -> set[int]:
         """Positions of register records sharing at least one blocking key with ``p``."""
         found: set[int] = set()
-        for key in all_keys(self.rules, p):
+        for key in blocking_keys(self.rules, p):
             block = self.blocks.get(key)
             if not block:
                 continue
