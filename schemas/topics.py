@@ -7,6 +7,8 @@ bytes as their value and say what happened in the headers named below.
 
 from __future__ import annotations
 
+import dataclasses
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -106,9 +108,10 @@ def load_catalogue(path: Path = CATALOGUE_FILE) -> tuple[TopicSpec, ...]:
 
 
 @cache
-def catalogue() -> tuple[TopicSpec, ...]:
-    """The hub's topics."""
-    return load_catalogue()
+def catalogue(prefix: str = "") -> tuple[TopicSpec, ...]:
+    """The hub's topics, their names behind ``prefix`` (the setting ``CMEHUB_TOPIC_PREFIX``)."""
+    specs = load_catalogue()
+    return tuple(dataclasses.replace(s, name=prefix + s.name) for s in specs) if prefix else specs
 
 
 def topic_spec(name: str) -> TopicSpec:

@@ -32,10 +32,18 @@ class Settings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     schema_registry_url: str = ""
+    # Put before every topic name (and the matcher's consumer group): several hubs or test runs can
+    # share one cluster without seeing each other's topics.
+    topic_prefix: str = ""
 
     # The register. Empty means a SQLite file under state_dir.
     database_url: str = ""
     postgres_port: int = 15432
+
+    # The matching worker: notifications are taken off the stream in batches of up to this many,
+    # waiting at most this long for a batch to fill.
+    matching_batch_size: int = 200
+    matching_batch_wait_s: float = 0.2
 
     # The API and console.
     api_host: str = "127.0.0.1"

@@ -24,7 +24,7 @@ def apply_command(bootstrap: str | None = BootstrapOption) -> None:
     """Create missing topics and update partitions and configs (safe to run again)."""
     console = Console()
     try:
-        changes = apply_topics(_bootstrap(bootstrap))
+        changes = apply_topics(_bootstrap(bootstrap), catalogue(get_settings().topic_prefix))
     except TopicAdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
@@ -43,11 +43,11 @@ def list_command(bootstrap: str | None = BootstrapOption) -> None:
     """Show every catalogue topic with its partitions, end offsets and retention."""
     console = Console()
     try:
-        states = describe_topics(_bootstrap(bootstrap))
+        states = describe_topics(_bootstrap(bootstrap), [s.name for s in catalogue(get_settings().topic_prefix)])
     except TopicAdminError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    specs = {s.name: s for s in catalogue()}
+    specs = {s.name: s for s in catalogue(get_settings().topic_prefix)}
     table = Table(title=f"Hub topics ({CATALOGUE_FILE.name})")
     for column in ("topic", "partitions", "end offsets", "messages", "retention.ms", "cleanup", "key"):
         table.add_column(column)

@@ -1,46 +1,101 @@
-"""One notification through the matcher: link it to a child, then apply it to the register once.
+"""Notifications through the matcher: link each to a child, then apply it to the register once.
 
-The business step of the stream, the review queue and the tests: no Kafka here. Each notification is
-one transaction holding its register effects, the decision with its evidence and its processed id,
-so a redelivered notification changes nothing.
+The business step of the stream, the review queue and the tests: no Kafka here. A notification's
+register effects, its decision with the evidence and its processed id are written together, so a
+redelivered notification changes nothing. On PostgreSQL a batch shares one transaction (one commit,
+each notification in its own savepoint, so one bad notification fails alone); SQLite commits each.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import structlog
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction
 
 from schemas.events import to_jsonable
 from services.matching.blocking import BlockingIndex
 from services.matching.decision import ComparisonWeight, LinkDecision
 from services.matching.engine import Linker
 from services.matching.outputs import case_transfer_event, match_decision_event, register_change_events
-from services.matching.records import from_child_identity
+from services.matching.records import PersonRecord, from_child_identity
 from services.matching.register_view import child_record, load_index
 from services.matching.store import MatchDecisionRow, ReviewItemRow
 from services.register.database import session_factory
 from services.register.handlers import RecordOutcome, record_notification
+from services.register.repository import RegisterRepository
 from services.register.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("cmehub.matching")
 
+BeforeCommit = Callable[[Session, RegisterRepository], None]
 
-class _DecidingUnitOfWork(UnitOfWork):
-    """A unit of work that also writes the matcher's own rows in the register's transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], before_commit: Callable[[Session], None]) -> None:
-        super().__init__(sessions)
+class ReviewNotFound(LookupError):
+    """No notification with that id is held for review."""
+
+
+class ReviewAlreadyDecided(ValueError):
+    """A person has already decided this review."""
+
+
+class _Step(UnitOfWork):
+    """One notification's unit of work inside a batch's session: a savepoint, not a transaction.
+
+    ``commit`` releases the savepoint (the batch commits later); leaving without it rolls back this
+    notification only. ``before_commit`` adds the matcher's rows and reads the child's new state.
+    """
+
+    def __init__(self, session: Session, before_commit: BeforeCommit | None = None) -> None:
+        self._shared = session
+        self.before_commit = before_commit
+        self._savepoint: SessionTransaction | None = None
+        self._released = False
+
+    def __enter__(self) -> _Step:
+        self.session = self._shared
+        self.register = RegisterRepository(self._shared)
+        self._savepoint = self._shared.begin_nested()
+        self._released = False
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if not self._released:
+            self.rollback()
+        self.session = None
+
+    def commit(self) -> None:
+        assert self.session is not None and self._savepoint is not None
+        if self.before_commit is not None:
+            self.before_commit(self.session, self.register)
+        self.register.sync()
+        self.session.flush()
+        self._savepoint.commit()
+        self._released = True
+
+    def rollback(self) -> None:
+        if self._savepoint is not None and self._savepoint.is_active:
+            self._savepoint.rollback()
+        self.register.forget()
+
+
+class _Single(UnitOfWork):
+    """A unit of work of its own (SQLite, reviews) with the matcher's rows in the same transaction."""
+
+    def __init__(self, uows: UnitOfWorkFactory, before_commit: BeforeCommit | None = None) -> None:
+        super().__init__(session_factory(uows.engine))
         self.before_commit = before_commit
 
     def commit(self) -> None:
         assert self.session is not None
-        self.before_commit(self.session)
+        if self.before_commit is not None:
+            self.before_commit(self.session, self.register)
         super().commit()
 
 
@@ -56,14 +111,6 @@ class Applied:
     outputs: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (topic, event)
 
 
-class ReviewNotFound(LookupError):
-    """No notification with that id is held for review."""
-
-
-class ReviewAlreadyDecided(ValueError):
-    """A person has already decided this review."""
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -77,65 +124,101 @@ class NotificationPipeline:
         self.linker = linker or Linker()
         self.local_la = local_la
         self.clock = clock
-        self._sessions = session_factory(uows.engine)
+        self.shares_transactions = uows.engine.dialect.name == "postgresql"
         self._indexes: dict[str, BlockingIndex] = {}
 
     # -- the index ------------------------------------------------------------------------------
 
     def index_for(self, la_code: str) -> BlockingIndex:
-        """The authority's register index, loaded on first use and kept current by ``process``."""
+        """The authority's register index, loaded on first use and kept current as children change."""
         index = self._indexes.get(la_code)
         if index is None:
             index = self._indexes[la_code] = load_index(self.uows, self.linker, la_code)
             log.info("register index loaded", la=la_code, children=len(index))
         return index
 
-    def reindex(self, la_code: str, child_id: str) -> None:
-        """Bring one child's entry in the index up to date with the register."""
+    def _index(self, la_code: str, record: PersonRecord) -> None:
         index = self.index_for(la_code)
-        with self.uows() as uow:
-            child = uow.register.get_child(child_id)
-        if child_id in index.positions:
-            index.remove(child_id)
-        if child is not None:
-            index.add(child_record(child))
+        if record.id in index.positions:
+            index.remove(record.id)
+        index.add(record)
 
     def forget_indexes(self) -> None:
-        """Drop every index (after a rebalance another worker may have changed the register)."""
+        """Drop every index: after a rebalance, or a batch that did not commit."""
         self._indexes.clear()
 
-    # -- one notification -----------------------------------------------------------------------
-
-    def is_processed(self, event_id: str) -> bool:
-        """Recorded in the register, or held for review."""
-        with self.uows() as uow:
-            assert uow.session is not None
-            return uow.register.is_processed(event_id) or uow.session.get(ReviewItemRow, event_id) is not None
+    # -- notifications ----------------------------------------------------------------------------
 
     def process(self, event: Mapping[str, Any]) -> Applied:
         """Link and record one notification (a no-op for one already processed)."""
+        result = self.process_batch([event])[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def process_batch(self, events: Sequence[Mapping[str, Any]]) -> list[Applied | Exception]:
+        """Link and record notifications in order; a notification that fails gives its exception.
+
+        A failure of the database itself (lost connection, failed commit) is raised for the whole
+        batch, and nothing of it is kept.
+        """
+        if not self.shares_transactions:
+            results: list[Applied | Exception] = []
+            for event in events:
+                with session_factory(self.uows.engine)() as probe:
+                    results.append(self._one(event, lambda hook: _Single(self.uows, hook), probe))
+            return results
+        session = session_factory(self.uows.engine)()
+        try:
+            results = [self._one(event, lambda hook: _Step(session, hook), session) for event in events]
+            session.commit()
+        except BaseException:
+            session.rollback()
+            self.forget_indexes()  # it may hold children of the transaction that did not commit
+            raise
+        finally:
+            session.close()
+        return results
+
+    def _one(self, event: Mapping[str, Any], unit: Callable[[BeforeCommit | None], UnitOfWork],
+             session: Session) -> Applied | Exception:
+        try:
+            return self._process(event, unit, session)
+        except IntegrityError as exc:
+            return exc
+        except (LookupError, ValueError, TypeError) as exc:  # this notification, not the database
+            return exc
+
+    def _process(self, event: Mapping[str, Any], unit: Callable[[BeforeCommit | None], UnitOfWork],
+                 session: Session) -> Applied:
         event_id = str(event["event_id"])
-        if self.is_processed(event_id):
-            return self._redelivered(event)
         la = self.local_la or str(event["responsible_la"])
+        if RegisterRepository(session).is_processed(event_id) or session.get(ReviewItemRow, event_id) is not None:
+            return self._redelivered(event, session)
         if not event.get("child"):
-            outcome = record_notification(self.uows(), event, None, local_la=la)
-            return self._recorded(event, None, None, outcome, la)
+            outcome = record_notification(unit(None), event, None, local_la=la)
+            return self._recorded(event, None, outcome, la)
         decision = self.linker.link(from_child_identity(event_id, event["child"]), self.index_for(la))
         if decision.decision == "review":
-            return self._hold(event, decision)
+            return self._hold(event, decision, unit)
         child_id = decision.register_id if decision.decision == "match" else None
-        decided = self._decision_row(event, decision, child_id)
-        uow = _DecidingUnitOfWork(self._sessions, lambda session: session.add(decided))
-        outcome = record_notification(uow, event, child_id, local_la=la)
-        return self._recorded(event, decision, child_id, outcome, la)
+        changed: list[PersonRecord] = []
+
+        def write_decision(session: Session, register: RegisterRepository) -> None:
+            session.add(self._decision_row(event, decision, child_id))
+            changed.extend(_changed_child(register))
+
+        outcome = record_notification(unit(write_decision), event, child_id, local_la=la)
+        for record in changed:
+            self._index(la, record)
+        return self._recorded(event, decision, outcome, la)
 
     def apply_reviewed(self, event_id: str, child_id: str | None, *, officer: str, reason: str) -> RecordOutcome:
         """Record a held notification once a person has said which child it is (None: a new child).
 
         The review item's outcome and the register's effects commit together; deciding twice is refused.
         """
-        with self._sessions() as session:
+        with session_factory(self.uows.engine)() as session:
             item = session.get(ReviewItemRow, event_id)
             if item is None:
                 raise ReviewNotFound(f"no notification {event_id} is held for review")
@@ -144,19 +227,19 @@ class NotificationPipeline:
             event = dict(item.event)
         la = self.local_la or str(event["responsible_la"])
         now = self.clock()
+        changed: list[PersonRecord] = []
 
-        def close_item(session: Session) -> None:
+        def close_item(session: Session, register: RegisterRepository) -> None:
             row = session.get(ReviewItemRow, event_id)
             assert row is not None
             row.state = "accepted" if child_id else "rejected"
             row.decided_at, row.decided_by, row.decision_reason = now, officer, reason
             row.linked_child_id = child_id
-            session.add(row)
+            changed.extend(_changed_child(register))
 
-        uow = _DecidingUnitOfWork(self._sessions, close_item)
-        outcome = record_notification(uow, event, child_id, local_la=la, actor=officer)
-        if outcome.child_id is not None:
-            self.reindex(la, outcome.child_id)
+        outcome = record_notification(_Single(self.uows, close_item), event, child_id, local_la=la, actor=officer)
+        for record in changed:
+            self._index(la, record)
         return outcome
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -172,20 +255,20 @@ class NotificationPipeline:
             candidates=decision.candidates, config_version=decision.config_version, decided_at=self.clock(),
             decided_by="hub:matching")
 
-    def _hold(self, event: Mapping[str, Any], decision: LinkDecision) -> Applied:
+    def _hold(self, event: Mapping[str, Any], decision: LinkDecision,
+              unit: Callable[[BeforeCommit | None], UnitOfWork]) -> Applied:
         event_id = str(event["event_id"])
         now = self.clock()
-        with self.uows() as uow:
-            assert uow.session is not None
-            uow.session.add(self._decision_row(event, decision, None))
-            uow.session.add(ReviewItemRow(
+
+        def add_item(session: Session, register: RegisterRepository) -> None:
+            session.add(self._decision_row(event, decision, None))
+            session.add(ReviewItemRow(
                 event_id=event_id, responsible_la=str(event["responsible_la"]), event_type=str(event["event_type"]),
                 candidate_id=decision.register_id, probability=decision.match_probability, reason=decision.reason,
                 event=to_jsonable(dict(event)), state="open", opened_at=now))
-            try:
-                uow.commit()
-            except IntegrityError:  # another worker held it first
-                return Applied(event_id, duplicate=True)
+
+        with unit(add_item) as uow:
+            uow.commit()
         log.info("notification held for review", event_id=event_id, event_type=event.get("event_type"))
         applied = Applied(event_id, decision=decision, held_for_review=True)
         applied.outputs.append(("cme.match.decisions", self._decision_event(event, decision, None)))
@@ -196,18 +279,15 @@ class NotificationPipeline:
         t = self.linker.config.thresholds
         return match_decision_event(event, decision, child_id, t.match, t.review, self.clock())
 
-    def _recorded(self, event: Mapping[str, Any], decision: LinkDecision | None, child_id: str | None,
-                  outcome: RecordOutcome, la: str) -> Applied:
+    def _recorded(self, event: Mapping[str, Any], decision: LinkDecision | None, outcome: RecordOutcome,
+                  la: str) -> Applied:
         event_id = str(event["event_id"])
         if outcome.duplicate:
             return Applied(event_id, duplicate=True)
-        if outcome.child_id is not None and event.get("child"):
-            self.reindex(la, outcome.child_id)
         applied = Applied(event_id, decision=decision, outcome=outcome)
         now = self.clock()
         if decision is not None:
-            applied.outputs.append(("cme.match.decisions",
-                                    self._decision_event(event, decision, outcome.child_id or child_id)))
+            applied.outputs.append(("cme.match.decisions", self._decision_event(event, decision, outcome.child_id)))
         changes = register_change_events(event, outcome, now)
         applied.outputs.extend(("cme.register.changes", change) for change in changes)
         transfer = case_transfer_event(event, outcome, la, now)
@@ -215,12 +295,11 @@ class NotificationPipeline:
             applied.outputs.append(("cme.la.outbound", transfer))
         return applied
 
-    def _redelivered(self, event: Mapping[str, Any]) -> Applied:
+    def _redelivered(self, event: Mapping[str, Any], session: Session) -> Applied:
         """A notification already processed: publish its decision again (same id), change nothing."""
         event_id = str(event["event_id"])
         applied = Applied(event_id, duplicate=True)
-        with self._sessions() as session:
-            row = session.get(MatchDecisionRow, event_id)
+        row = session.get(MatchDecisionRow, event_id)
         if row is not None:
             decision = LinkDecision(
                 record_id=event_id, decision=row.decision,  # type: ignore[arg-type]
@@ -230,3 +309,8 @@ class NotificationPipeline:
                 reason=row.reason, candidates=row.candidates, config_version=row.config_version)
             applied.outputs.append(("cme.match.decisions", self._decision_event(event, decision, row.child_id)))
         return applied
+
+
+def _changed_child(register: RegisterRepository) -> list[PersonRecord]:
+    """The children this unit of work touched, as the engine will compare them from now on."""
+    return [child_record(child) for child in register.loaded_children()]

@@ -132,34 +132,37 @@ class MatchingWorker:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.counters = Counters()
 
-    def handle_batch(self, messages: Sequence[Message]) -> None:
-        """Process a batch in order, then make sure everything it published reached the broker."""
-        for message in messages:
-            self.handle(message)
+    def handle_batch(self, messages: Sequence[Message], attempts: int = 0) -> None:
+        """Process a batch in order (one transaction on PostgreSQL), publish what it did, and make sure
+        everything published reached the broker. Nothing in the batch is dropped."""
+        decoded = [(m, e) for m in messages if (e := self._decode(m, attempts)) is not None]
+        if not decoded:
+            self.publisher.flush()
+            return
+        events = [e for _, e in decoded]
+        try:
+            results = self._retrying()(self.pipeline.process_batch, events)
+        except Exception as exc:  # the batch as a whole did not commit
+            if len(decoded) > 1 and not is_transient(exc):
+                # Something in the batch breaks the transaction itself: find it one message at a time.
+                for message, _ in decoded:
+                    self.handle_batch([message], attempts)
+                return
+            for message, event in decoded:
+                self._failed(message, event, exc, attempts)
+            self.publisher.flush()
+            return
+        for (message, event), result in zip(decoded, results, strict=True):
+            if isinstance(result, Exception):
+                self._failed(message, event, result, attempts)
+            else:
+                self._count(result)
+                self._publish(result, message.key)
         self.publisher.flush()
 
-    def handle(self, message: Message, attempts: int = 0) -> Applied | None:
+    def handle(self, message: Message, attempts: int = 0) -> None:
         """Process one message; failures go to the retry or dead-letter topic, never up."""
-        try:
-            event = self.codec.decode(message.value or b"", message.topic, message.partition, message.offset)
-        except UndecodableMessage as exc:
-            self._dead_letter(message, str(exc), attempts + 1)
-            return None
-        problems = validate(event)
-        if problems:
-            self._dead_letter(message, "impossible content: " + "; ".join(problems[:10]), attempts + 1)
-            return None
-        try:
-            applied = self._process(event)
-        except Exception as exc:  # the worker keeps going whatever one message does
-            if is_transient(exc):
-                self._retry_later(message, describe(exc), attempts + 1)
-            else:
-                log.warning("notification failed", event_id=event.get("event_id"), error=type(exc).__name__)
-                self._dead_letter(message, describe(exc), attempts + 1)
-            return None
-        self._publish(applied, message.key)
-        return applied
+        self.handle_batch([message], attempts)
 
     def handle_retry(self, message: Message) -> None:
         """A message from the retry topic: wait until it is due, then process it as its origin."""
@@ -176,23 +179,41 @@ class MatchingWorker:
             key=message.key, value=message.value,
         )
         self.handle(origin, attempts=int(headers.get(HEADER_ATTEMPTS, "1")))
-        self.publisher.flush()
 
     # -- steps ------------------------------------------------------------------------------------
 
-    def _process(self, event: dict[str, Any]) -> Applied:
-        retrying = Retrying(
+    def _decode(self, message: Message, attempts: int) -> dict[str, Any] | None:
+        try:
+            event = self.codec.decode(message.value or b"", message.topic, message.partition, message.offset)
+        except UndecodableMessage as exc:
+            self._dead_letter(message, str(exc), attempts + 1)
+            return None
+        problems = validate(event)
+        if problems:
+            self._dead_letter(message, "impossible content: " + "; ".join(problems[:10]), attempts + 1)
+            return None
+        return event
+
+    def _retrying(self) -> Retrying:
+        return Retrying(
             retry=retry_if_exception(is_transient),
             stop=stop_after_attempt(self.policy.in_place_attempts) | stop_after_delay(self.policy.in_place_seconds),
             wait=wait_exponential(multiplier=0.25, max=5),
             reraise=True,
         )
-        applied: Applied = retrying(self.pipeline.process, event)
+
+    def _failed(self, message: Message, event: dict[str, Any], exc: BaseException, attempts: int) -> None:
+        if is_transient(exc):
+            self._retry_later(message, describe(exc), attempts + 1)
+        else:
+            log.warning("notification failed", event_id=event.get("event_id"), error=type(exc).__name__)
+            self._dead_letter(message, describe(exc), attempts + 1)
+
+    def _count(self, applied: Applied) -> None:
         c = self.counters
         c.processed += not applied.duplicate
         c.duplicates += applied.duplicate
         c.held_for_review += applied.held_for_review
-        return applied
 
     def _publish(self, applied: Applied, key: bytes | None) -> None:
         for topic, event in applied.outputs:

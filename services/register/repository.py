@@ -315,6 +315,10 @@ class RegisterRepository:
         self._children[child_id] = (child, row)
         return child
 
+    def loaded_children(self) -> list[Child]:
+        """The children this repository has loaded or added (what a unit of work may have changed)."""
+        return [child for child, _ in self._children.values()]
+
     def child_ids_by_identifier(self, scheme: IdentifierScheme, value: str) -> list[str]:
         """Children holding an identifier (current or former), for deterministic matching."""
         q = sa.select(IdentifierRow.child_id).where(IdentifierRow.scheme == scheme.value, IdentifierRow.value == value)
