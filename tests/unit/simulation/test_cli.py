@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from kafka import KafkaConsumer
@@ -59,9 +60,14 @@ def test_demo_writes_once_and_streams_into_the_broker(tmp_path: Path, kafka_boot
     assert (folder / "manifest.csv").is_file() and "events" in first.output
     assert "dead-letter" in first.output
     consumer = KafkaConsumer(f"{topic_name}.cme.notifications.school", bootstrap_servers=kafka_bootstrap,
-                             auto_offset_reset="earliest", consumer_timeout_ms=4000, group_id=None)
-    poison = [m for m in consumer if m.value.startswith(b"cmehub simulate: this message is deliberately")]
-    consumer.close()
+                             auto_offset_reset="earliest", group_id=None)
+    poison, deadline = [], time.monotonic() + 30
+    try:
+        while not poison and time.monotonic() < deadline:
+            for messages in consumer.poll(timeout_ms=500).values():
+                poison += [m for m in messages if m.value.startswith(b"cmehub simulate: this message is deliberately")]
+    finally:
+        consumer.close()
     assert len(poison) == 1 and poison[0].key == b"383"
     written = (folder / "manifest.csv").stat().st_mtime_ns
     second = runner.invoke(app, args)
