@@ -27,6 +27,7 @@ from services.api.routes import (
     outbound,
     statistics,
     tasks,
+    transfers,
 )
 from services.health import check_database, check_kafka
 from services.settings import Settings, get_settings
@@ -110,8 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                          "the register cannot store (e.g. a NUL character)", "type": "value_error"}]},
                             status_code=422)
 
-    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, outbound, operations,
-                   audit):
+    for module in (auth, notifications, enquiries, children, cases, tasks, statistics, outbound, transfers,
+                   operations, audit):
         app.include_router(module.router)
     app.include_router(enquiries.reviews)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,

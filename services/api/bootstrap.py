@@ -18,6 +18,7 @@ from services.api.notifications import NotificationIntake
 from services.api.operations import BrokerOps
 from services.api.peers import OutboundEnquiries, PeerClient, peers_from_settings
 from services.api.security import KeyRing, TokenService
+from services.api.transfers import CaseTransfers
 from services.register.database import make_engine, session_factory
 from services.register.unit_of_work import UnitOfWorkFactory
 from services.settings import Settings
@@ -39,6 +40,7 @@ class HubServices:
     index: RegisterIndex
     ops: BrokerOps
     outbound: OutboundEnquiries
+    transfers: CaseTransfers
     enquiries: WhereaboutsService
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -95,6 +97,7 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
     uows = UnitOfWorkFactory(engine)
     enquiries = WhereaboutsService(sessions, uows, index, audit, settings.la_code,
                                    settings.la_name, settings.api_contact_point, settings.api_review_days)
+    peers = PeerClient(peers_from_settings(settings.api_peers))
     metrics = ApiMetrics()
     metrics.index_size.set_function(lambda: len(index))
     metrics.index_refresh.set_function(lambda: index.refreshed_at)
@@ -110,7 +113,7 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code),
         index=index,
         ops=BrokerOps(settings.bootstrap_servers),
-        outbound=OutboundEnquiries(sessions, uows, audit, PeerClient(peers_from_settings(settings.api_peers)),
-                                   settings.la_code),
+        outbound=OutboundEnquiries(sessions, uows, audit, peers, settings.la_code),
+        transfers=CaseTransfers(uows, index, audit, peers, settings.la_code),
         enquiries=enquiries,
     )

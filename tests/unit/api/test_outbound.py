@@ -38,7 +38,8 @@ def hubs(tmp_path: Path) -> Iterator[tuple[TestClient, TestClient, Seeded, Seede
         settings_a = _settings(tmp_path, "383", api_peers=peers)
         seeded_a = seed_register(settings_a.register_url, UPN, NHS)
         app_a: FastAPI = create_app(settings_a)
-        app_a.state.hub.outbound.client = PeerClient(peers_from_settings(peers), transport=client_b._transport)
+        to_b = PeerClient(peers_from_settings(peers), transport=client_b._transport)
+        app_a.state.hub.outbound.client = app_a.state.hub.transfers.peers = to_b
         with TestClient(app_a) as client_a:
             yield client_a, client_b, seeded_a, seeded_b
 
@@ -92,3 +93,31 @@ def test_possible_answer_is_followed_up_after_the_peer_reviews_it(
                          headers=officer_b).status_code == 200
     later = client_a.post(f"/v1/outbound-enquiries/{first['enquiry_id']}/refresh", headers=officer_a).json()
     assert later["status"] == "not_known"
+
+
+def test_case_found_elsewhere_is_transferred_to_that_hub(hubs: tuple[TestClient, TestClient, Seeded, Seeded]) -> None:
+    client_a, client_b, seeded_a, seeded_b = hubs
+    officer_a = _headers(client_a, "officer")
+    case_a = client_a.get(f"/v1/children/{seeded_a.amina}/timeline", headers=officer_a).json()["case_ids"][0]
+    sent = client_a.post(f"/v1/cases/{case_a}/transfer", json={"to_la": "384", "reason": "family moved to 384",
+                                                                "risk": "medium"}, headers=officer_a)
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["child_known_there"] is True
+    assert client_a.get(f"/v1/cases/{case_a}", headers=officer_a).json()["status"] == "located_other_la"
+    audit_b = client_b.app.state.hub.audit.entries(limit=100)  # type: ignore[attr-defined]
+    arrived = [e for e in audit_b if e.action == "child.written"]
+    assert [e.subject_id for e in arrived] == [seeded_b.amina]  # joined to the child hub B already knew
+    # a restricted child's address never travels
+    case_hidden = client_a.get(f"/v1/children/{seeded_a.restricted}/timeline",
+                               headers=officer_a).json()["case_ids"][0]
+    assert client_a.post(f"/v1/cases/{case_hidden}/transfer", json={"to_la": "384", "reason": "moved"},
+                         headers=officer_a).status_code == 200
+    disclosed = [e.detail for e in client_a.app.state.hub.audit.entries(limit=200)  # type: ignore[attr-defined]
+                 if e.action == "child.disclosed" and e.subject_id == seeded_a.restricted]
+    assert disclosed == ["identity sent to LA 384"]
+    assert client_a.post(f"/v1/cases/{case_a}/transfer", json={"to_la": "383", "reason": "x" * 5},
+                         headers=officer_a).status_code == 409
+    assert client_a.post("/v1/cases/nope/transfer", json={"to_la": "384", "reason": "moved"},
+                         headers=officer_a).status_code == 404
+    partner_b = _headers(client_b, "partner")
+    assert client_b.post("/v1/transfers", json={}, headers=partner_b).status_code == 403
