@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaConsumer
 from typer.testing import CliRunner
@@ -61,7 +62,8 @@ def test_demo_writes_once_and_streams_into_the_broker(tmp_path: Path, kafka_boot
     assert "dead-letter" in first.output
     consumer = KafkaConsumer(f"{topic_name}.cme.notifications.school", bootstrap_servers=kafka_bootstrap,
                              auto_offset_reset="earliest", group_id=None)
-    poison, deadline = [], time.monotonic() + 30
+    poison: list[Any] = []
+    deadline = time.monotonic() + 30
     try:
         while not poison and time.monotonic() < deadline:
             for messages in consumer.poll(timeout_ms=500).values():
