@@ -89,6 +89,16 @@ class ProducerRun:
         return EventProducer(self.bootstrap, delivery_timeout_s=self.delivery_timeout_s, connect_attempts=10,
                              client_id="cmehub-fault-test")
 
+    def _reconnect(self, attempts: int = 3) -> EventProducer:
+        # A broker still starting may refuse a new producer for a while: try a few times.
+        for attempt in range(attempts):
+            try:
+                return self._producer()
+            except DeliveryError:
+                if attempt == attempts - 1:
+                    raise
+        raise AssertionError("unreachable")
+
     def _run(self) -> None:
         producer: EventProducer | None = None
         try:
@@ -108,7 +118,7 @@ class ProducerRun:
                         self.resent_ids.update(e.event_id for e in chunk)
                         with contextlib.suppress(Exception):
                             producer._producer.close(timeout=0)
-                        producer = self._producer()
+                        producer = self._reconnect()
                         continue
                     break
                 self.acked.extend(e.event_id for e in chunk)
