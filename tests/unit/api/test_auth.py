@@ -130,3 +130,12 @@ def test_health_ready_metrics_and_openapi(client: TestClient, token_for: TokenFo
     assert "/oauth/token" in spec["paths"] and "/v1/audit" in spec["paths"]
     health = client.get("/healthz")
     assert set(health.json()) == {"status", "la_code", "kafka", "database"}
+
+
+def test_client_bound_to_a_certificate_needs_it(app: FastAPI, client: TestClient) -> None:
+    app.state.hub.settings.api_mtls_header = "X-Client-Cert-Subject"
+    info, secret = app.state.hub.clients.add("auditor", "383", ["auditor"], mtls_subject="CN=audit.example")
+    headers = {"Authorization": f"Bearer {get_token(client, info.client_id, secret)}"}
+    assert client.get(AUDIT, headers=headers).status_code == 401
+    assert client.get(AUDIT, headers={**headers, "X-Client-Cert-Subject": "CN=other"}).status_code == 401
+    assert client.get(AUDIT, headers={**headers, "X-Client-Cert-Subject": "CN=audit.example"}).status_code == 200
