@@ -112,8 +112,8 @@ class ProducerRun:
                         producer.flush()
                     except DeliveryError:
                         # Not confirmed: some may be in the log, some not. Do what a connector's re-run
-                        # does: a new producer (kafka-python's idempotent producer does not recover once
-                        # its batches have expired) sends the same events again.
+                        # does: a new producer sends the same events again (kafka-python's idempotent
+                        # producer was seen stuck for minutes after in-flight batches expired).
                         self.failed_batches += 1
                         self.resent_ids.update(e.event_id for e in chunk)
                         with contextlib.suppress(Exception):
