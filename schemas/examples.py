@@ -29,8 +29,11 @@ _SOURCES = {
     "la": ("la:384", LAWFUL_BASIS_CME),
     "register": ("hub:register", LAWFUL_BASIS_CME),
     "match": ("hub:matcher", LAWFUL_BASIS_CME),
+    "places": ("la:383:admissions", LAWFUL_BASIS_CME),
+    "admissions": ("la:383:admissions", LAWFUL_BASIS_CME),
 }
-_KINDS = {"la": "authority", "register": "hub", "match": "hub"}
+_KINDS = {"la": "authority", "register": "hub", "match": "hub", "places": "authority", "admissions": "authority"}
+_NO_CHILD = ("match.decision", "places.school_vacancies", "places.provider")
 
 
 def example_child() -> dict[str, Any]:
@@ -220,6 +223,57 @@ def _fields(event_type: str) -> dict[str, Any]:
             "decided_by": "matcher",
             "model_version": "fs-1",
         },
+        "places.school_vacancies": {
+            **school,
+            "phase": "primary",
+            "year_group": "Y4",
+            "capacity": 60,
+            "on_roll": 57,
+            "vacancies": 3,
+            "as_of": dt.date(2025, 11, 14),
+            "postcode": "LS2 7AA",
+        },
+        "places.provider": {
+            "provider_id": "AP-383-001",
+            "provider_name": "Example Learning Centre",
+            "provider_type": "alternative_provision",
+            "places": 24,
+            "places_available": 4,
+            "age_from": 11,
+            "age_to": 16,
+            "send_suitable": True,
+            "as_of": dt.date(2025, 11, 14),
+            "postcode": "LS4 2AA",
+        },
+        "admissions.application": {
+            "application_reference": "IYA-383-0042",
+            "application_kind": "in_year",
+            "year_group": "Y7",
+            "preferred_school_laestab": "3834001",
+            "applied_on": dt.date(2025, 11, 3),
+        },
+        "admissions.offer": {
+            "application_reference": "IYA-383-0042",
+            "school_laestab": "3834001",
+            "school_name": "Example High School",
+            "year_group": "Y7",
+            "offered_on": dt.date(2025, 11, 10),
+            "expected_start_date": dt.date(2025, 11, 17),
+            "offer_round": "in_year",
+        },
+        "admissions.offer_accepted": {
+            "application_reference": "IYA-383-0042",
+            "school_laestab": "3834001",
+            "accepted_on": dt.date(2025, 11, 12),
+            "expected_start_date": dt.date(2025, 11, 17),
+        },
+        "admissions.no_show": {
+            "school_laestab": "3834001",
+            "expected_start_date": dt.date(2025, 11, 17),
+            "school_days_allowed": 5,
+            "no_show_kind": "offer_not_taken_up",
+            "application_reference": "IYA-383-0042",
+        },
     }
     return by_type[event_type]
 
@@ -238,7 +292,7 @@ def example_event(event_type: str) -> dict[str, Any]:
         reference=f"example/{event_type}",
         lawful_basis=basis,
     )
-    child = None if event_type == "match.decision" else example_child()
+    child = None if event_type in _NO_CHILD else example_child()
     return make_event(event_type, envelope, child=child, **_fields(event_type))
 
 

@@ -420,6 +420,25 @@ def _case_transfer(
     return fx
 
 
+def _no_show(
+    event: Mapping[str, Any], status: CaseStatus | None, child: Child | None, local_la: str
+) -> CaseEffects:
+    # The transition watch (services/transitions) says the child never reached the expected roll.
+    on = occurred_on(event)
+    school = event.get("school_laestab")
+    days = event.get("school_days_allowed")
+    start = _date(event.get("expected_start_date"))
+    if child is not None and school and child.current_school == school:
+        return CaseEffects(notes=[f"no-show: child already on roll at {school}"])
+    offered = event.get("no_show_kind") == "offer_not_taken_up"
+    why = (f"offered a place at {school} from {start}; not on roll {days} school days later" if offered
+           else f"expected at {school} from {start}; no admission return {days} school days later")
+    return CaseEffects(referral=_open_or(status, Referral(
+        ReferralSource.HUB, DfeReason.OFFERED_PLACE_NOT_STARTED if offered else DfeReason.WHEREABOUTS_UNKNOWN,
+        on, _cause(event), why, last_school=event.get("previous_school_laestab"),
+        risk_flags=_flags_from_child(event.get("child")))))
+
+
 _BY_TYPE = {
     "school.deletion_return": _deletion_return,
     "school.admission_return": _admission_return,
@@ -434,4 +453,5 @@ _BY_TYPE = {
     "la.enquiry": _enquiry,
     "la.enquiry_response": _enquiry_response,
     "la.case_transfer": _case_transfer,
+    "admissions.no_show": _no_show,
 }

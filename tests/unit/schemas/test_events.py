@@ -29,6 +29,12 @@ REQUIRED_TYPES = {
     "la.case_transfer",
     "register.change",
     "match.decision",
+    "places.school_vacancies",
+    "places.provider",
+    "admissions.application",
+    "admissions.offer",
+    "admissions.offer_accepted",
+    "admissions.no_show",
 }
 
 
