@@ -257,3 +257,7 @@ class ProcessedEventRow(Base):
     event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     processed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str] = mapped_column(String(200))
+
+
+# Tables of places, transitions and S2S (migration 0003) share this metadata.
+from services.register import orm_places as _orm_places  # noqa: E402,F401
