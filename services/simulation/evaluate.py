@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from connectors.common.parsing import ParseContext
 from connectors.ingest import parse_file
 from services.register.model import OPEN_STATUSES
-from services.register.orm import CaseRow, NotificationRow
+from services.register.orm import CaseRow, ChildRow, NotificationRow
 from services.simulation.pds import PdsStore
 from services.simulation.stream import FAMILY, read_manifest
 
@@ -38,7 +38,9 @@ class Evaluation:
 
     truth_events: int = 0
     in_register: int = 0  # truth events the register holds
-    unlinked: int = 0  # held but not linked to any child (awaiting review, or no match)
+    unlinked: int = 0  # held but not linked to any child
+    awaiting_review: int = 0  # truth events in the matcher's open review queue
+    review_right_candidate: int = 0  # of those, offered with the right child as the candidate
     true_children: int = 0  # distinct children behind the linked events
     register_children: int = 0  # distinct register children holding linked events
     false_merges: int = 0  # extra true children folded into one register child
@@ -46,7 +48,7 @@ class Evaluation:
     missed_matches: int = 0  # extra register children one true child was split across
     cases_should_be_open: int = 0  # children of the home authority missing education at the end
     cases_found_open: int = 0  # of those, with an open case on their register child
-    cases_spurious: int = 0  # open cases of children the truth says are not missing education
+    cases_spurious: int = 0  # the authority's open cases of children the truth says are not missing education
     examples: dict[str, list[str]] = field(default_factory=dict)
 
     def lines(self) -> list[tuple[str, str]]:
@@ -55,6 +57,8 @@ class Evaluation:
             ("events in the ground truth", str(self.truth_events)),
             ("events held by the register", str(self.in_register)),
             ("  of which not linked to a child", str(self.unlinked)),
+            ("events awaiting review", str(self.awaiting_review)),
+            ("  with the right child as the candidate", str(self.review_right_candidate)),
             ("true children behind linked events", str(self.true_children)),
             ("register children holding them", str(self.register_children)),
             ("false merges (children folded into another)", str(self.false_merges)),
@@ -97,6 +101,20 @@ def _open_episodes(folder: Path, la: str) -> set[str]:
         return {r["child_id"] for r in csv.DictReader(handle) if r["la"] == la and r["open_at_end"] == "true"}
 
 
+def _open_reviews(conn: sa.Connection, event_ids: list[str]) -> dict[str, str | None]:
+    """Open review items (the matcher's queue of possible matches): event id -> candidate register child."""
+    if not sa.inspect(conn).has_table("review_item"):
+        return {}
+    table = sa.table("review_item", sa.column("event_id"), sa.column("candidate_id"), sa.column("state"))
+    out: dict[str, str | None] = {}
+    for start in range(0, len(event_ids), 500):
+        query = sa.select(table.c.event_id, table.c.candidate_id).where(
+            table.c.event_id.in_(event_ids[start : start + 500]), table.c.state == "open"
+        )
+        out.update({row.event_id: row.candidate_id for row in conn.execute(query)})
+    return out
+
+
 def evaluate(folder: Path, engine: sa.Engine, la: str) -> Evaluation:
     """The register behind ``engine`` against the scenario in ``folder``, for authority ``la``."""
     events = truth_events(folder)
@@ -114,9 +132,12 @@ def evaluate(folder: Path, engine: sa.Engine, la: str) -> Evaluation:
         open_cases = {
             row.child_id
             for row in conn.execute(
-                sa.select(CaseRow.child_id).where(CaseRow.status.in_([s.value for s in OPEN_STATUSES]))
+                sa.select(CaseRow.child_id)
+                .join(ChildRow, ChildRow.id == CaseRow.child_id)
+                .where(CaseRow.status.in_([s.value for s in OPEN_STATUSES]), ChildRow.la_code == la)
             )
         }
+        reviews = _open_reviews(conn, ids)
     result.in_register = len(links)
     result.unlinked = sum(1 for child in links.values() if child is None)
     by_register: dict[str, Counter[str]] = defaultdict(Counter)
@@ -141,5 +162,10 @@ def evaluate(folder: Path, engine: sa.Engine, la: str) -> Evaluation:
     result.cases_should_be_open = len(should)
     result.cases_found_open = sum(1 for child in should if any(r in open_cases for r in by_true.get(child, ())))
     result.cases_spurious = sum(1 for r in open_cases if r in owner and owner[r] not in should)
+    result.awaiting_review = len(reviews)
+    result.review_right_candidate = sum(
+        1 for event_id, candidate in reviews.items()
+        if candidate is not None and owner.get(candidate) == truth[event_id].child_id
+    )
     result.examples = {"false_merge_register_children": merged_examples[:5]}
     return result
