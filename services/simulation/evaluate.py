@@ -47,6 +47,7 @@ class Evaluation:
     merged_events: int = 0  # events linked to a register child that is someone else
     missed_matches: int = 0  # extra register children one true child was split across
     cases_should_be_open: int = 0  # children of the home authority missing education at the end
+    cases_heard_of: int = 0  # of those, children the period's traffic mentions (the register can know them)
     cases_found_open: int = 0  # of those, with an open case on their register child
     cases_spurious: int = 0  # the authority's open cases of children the truth says are not missing education
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -65,6 +66,7 @@ class Evaluation:
             ("events linked to the wrong child", str(self.merged_events)),
             ("missed matches (extra register children)", str(self.missed_matches)),
             ("cases that should be open", str(self.cases_should_be_open)),
+            ("  of children the period's traffic mentions", str(self.cases_heard_of)),
             ("  open in the register", str(self.cases_found_open)),
             ("open cases the truth does not support", str(self.cases_spurious)),
         ]
@@ -160,6 +162,7 @@ def evaluate(folder: Path, engine: sa.Engine, la: str) -> Evaluation:
     result.missed_matches = sum(len(r) - 1 for r in by_true.values())
     should = _open_episodes(folder, la)
     result.cases_should_be_open = len(should)
+    result.cases_heard_of = len(should & {e.child_id for e in events})
     result.cases_found_open = sum(1 for child in should if any(r in open_cases for r in by_true.get(child, ())))
     result.cases_spurious = sum(1 for r in open_cases if r in owner and owner[r] not in should)
     result.awaiting_review = len(reviews)
