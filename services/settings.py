@@ -61,9 +61,29 @@ class Settings(BaseSettings):
     api_peers: list[dict[str, str]] = Field(default_factory=list)
     api_mtls_header: str = ""  # header a TLS-terminating proxy sets with the verified client cert subject
 
+    # The web console (services/api/console). An empty secret means one generated and kept in
+    # state_dir/console-secret; set it when several API processes serve the console.
+    console_session_secret: str = ""
+    console_session_ttl_s: int = 8 * 3600
+    console_cookie_secure: bool = False  # set behind HTTPS so the session cookie is never sent in clear
+    console_quiet_partner_hours: float = 48.0  # a partner silent this long is flagged on the operations page
+    # OpenID Connect single sign-on: not built yet; when empty the console says so and uses local accounts.
+    console_oidc_issuer: str = ""
+
     # The authority this hub serves (3-digit LA code) and its name.
     la_code: str = "383"
     la_name: str = "Leeds"
+
+    # Places, transitions and S2S (services/places, services/transitions).
+    # The LA's named S2S administrator (DfE school-to-school service), shown on S2S work and lost-pupil CTFs.
+    s2s_administrator: str = ""
+    # Postcode centroids CSV (postcode or district, lat, lon); empty: the district centroids shipped.
+    places_postcode_centroids: Path | None = None
+    places_max_distance_km: float = 8.0
+    # A child with an offer not on roll this many school days after the expected start is a no-show.
+    transitions_no_show_school_days: int = 5
+    # A deletion return naming a new school expects its admission return within this many school days.
+    transitions_admission_return_school_days: int = 5
 
     log_level: str = "INFO"
 

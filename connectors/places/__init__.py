@@ -1,0 +1,1 @@
+"""Places and provision: school vacancies by year group and alternative provision / tuition providers (CSV)."""
