@@ -260,11 +260,12 @@ def write_scenario(scenario: Scenario, out: Path) -> dict[str, int]:
     blobs["truth/episodes.csv"] = _csv(
         [{"episode_id": e.id, "child_id": e.child.id, "la": e.la, "reason": e.reason, "story": e.story,
           "start": _iso(e.start), "end": _iso(e.end), "outcome": e.outcome or "",
-          "new_to_area": str(e.new_to_area).lower(), "open_on_census_day": str(e.open_on(config.census)).lower(),
+          "new_to_area": str(e.new_to_area).lower(), "open_at_start": str(e.open_on(config.start)).lower(),
+          "open_on_census_day": str(e.open_on(config.census)).lower(),
           "open_at_end": str(e.end is None).lower(), "in_period": str(config.start <= e.start <= config.end).lower()}
          for e in world.episodes],
         ("episode_id", "child_id", "la", "reason", "story", "start", "end", "outcome", "new_to_area",
-         "open_on_census_day", "open_at_end", "in_period"),
+         "open_at_start", "open_on_census_day", "open_at_end", "in_period"),
     )
     stay_rows = []
     for family in world.families:
