@@ -44,8 +44,8 @@ def test_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(
         producer.start()
         while producer.confirmed_batches() < KILL_AFTER_BATCHES and not producer.batches_done.is_set():
             time.sleep(0.01)
-        killed_at = time.monotonic()
         local_broker.kill()
+        killed_at = time.monotonic()  # the process is gone: recovery is measured from here
         sent_before_kill = len(producer.acked)
         assert 0 < sent_before_kill < len(events), f"the kill must land mid-stream ({sent_before_kill} confirmed)"
         time.sleep(DOWN_S)

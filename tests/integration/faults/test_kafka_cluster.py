@@ -37,6 +37,21 @@ def _leaders(bootstrap: str, topic: str) -> tuple[dict[int, int], dict[int, list
     return leaders, isr
 
 
+def _group_coordinator(bootstrap: str, group: str) -> int:
+    """The node coordinating ``group``: the leader of its ``__consumer_offsets`` partition.
+
+    Kafka places a group on partition abs(Java ``String.hashCode`` of the group id) modulo the
+    partition count of ``__consumer_offsets``.
+    """
+    code = 0
+    for char in group:
+        code = (31 * code + ord(char)) & 0xFFFFFFFF
+    if code >= 2**31:
+        code -= 2**32
+    leaders, _ = _leaders(bootstrap, "__consumer_offsets")
+    return leaders[(0 if code == -(2**31) else abs(code)) % len(leaders)]  # Kafka's Utils.abs
+
+
 def _wait_fully_replicated(bootstrap: str, topic: str, timeout_s: float) -> float:
     """Seconds until every partition of ``topic`` has all three replicas in sync again."""
     started = time.monotonic()
@@ -91,9 +106,12 @@ def test_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(
         producer.start()
         while producer.confirmed_batches() < KILL_AFTER_BATCHES and not producer.batches_done.is_set():
             time.sleep(0.01)
-        victim = leaders[0]  # the leader of partition 0 (and of others), mid-stream
-        killed_at = time.monotonic()
+        # The group's coordinator, which also leads partitions of the topic: both the consumer's
+        # coordinator and the leaders of its partitions move.
+        victim = _group_coordinator(kafka_cluster.bootstrap, consumer.group)
+        assert victim in leaders.values()
         kafka_cluster.kill(victim)
+        killed_at = time.monotonic()  # the process is gone: recovery is measured from here
         sent_before_kill = len(producer.acked)
         assert 0 < sent_before_kill < len(events), f"the kill must land mid-stream ({sent_before_kill} confirmed)"
 
