@@ -125,6 +125,11 @@ def up_command(
     if not _print_checks([check_kafka(settings.bootstrap_servers), check_database(settings.register_url)]):
         _stop_started(started, env)
         raise typer.Exit(1)
+    try:
+        _prepare(settings)
+    except Exception:
+        _stop_started(started, env)
+        raise
 
     web_port = settings.api_port + 1
     children = [
@@ -168,6 +173,21 @@ def up_command(
             child.stop()
         _stop_started(started, env)
         typer.echo("stopped")
+
+
+def _prepare(settings: Settings) -> None:
+    """Bring the database schemas up to date and the broker's topics in line with the catalogue."""
+    from schemas.topic_admin import apply_topics
+    from schemas.topics import catalogue
+    from services.matching.database import migrate as migrate_matching
+    from services.register.database import migrate as migrate_register
+
+    migrate_register(settings.register_url)
+    migrate_matching(settings.register_url)
+    changes = apply_topics(settings.bootstrap_servers, catalogue(settings.topic_prefix))
+    created = sum(change.action == "created" for change in changes)
+    typer.echo(f"ok   schema    register and matcher tables migrated\n"
+               f"ok   topics    {len(changes)} topics ({created} created)")
 
 
 def _stop_started(scripts: list[Path], env: dict[str, str]) -> None:

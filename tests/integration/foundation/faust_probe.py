@@ -17,6 +17,7 @@ app = faust.App(
     store="memory://",
     topic_replication_factor=1,
     web_enabled=False,
+    datadir=str(Path(os.environ["PROBE_OUT"]).parent / "faust-data"),
 )
 topic = app.topic(os.environ["PROBE_TOPIC"], key_type=bytes, value_type=bytes, value_serializer="raw")
 out = Path(os.environ["PROBE_OUT"])

@@ -80,7 +80,7 @@ class StreamHarness:
         """Messages on the notification topics the worker group has not committed yet."""
         admin = KafkaAdminClient(bootstrap_servers=self.bootstrap)
         try:
-            committed = admin.list_consumer_group_offsets(self.group)
+            committed = admin.list_group_offsets({self.group: None}).get(self.group, {})
         finally:
             admin.close()
         from kafka import KafkaConsumer
