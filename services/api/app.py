@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
-from services.api import bootstrap
+from services.api import bootstrap, console
 from services.api.database import ApiDatabaseError, current_revision, head_revision, migrate
 from services.api.limits import BodyLimitMiddleware
 from services.api.metrics import MetricsMiddleware
@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    operations, audit):
         app.include_router(module.router)
     app.include_router(enquiries.reviews)
+    console.install(app)  # the web console under /console/ (services/api/console)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.api_max_body_bytes,
                        limits={"/v1/enquiries": ENQUIRY_BODY_LIMIT, "/oauth": 16 * 1024})
     app.add_middleware(MetricsMiddleware, metrics=hub.metrics)
