@@ -217,9 +217,12 @@ def train(
         iterations, share = 0, 0.0
         kept = [name for name, n in used.items() if n < 50]
         m_updated = len(kept) < len(used)
-        note = "m measured on identifier-linked pairs" + (
-            f"; kept previous m for {', '.join(kept)} (fewer than 50 pairs)" if kept else ""
-        )
+        if not m_updated:
+            note = "kept previous m: fewer than 50 identifier-linked pairs (give --records)"
+        else:
+            note = "m measured on identifier-linked pairs" + (
+                f"; kept previous m for {', '.join(kept)} (fewer than 50 pairs)" if kept else ""
+            )
     elif method == "em":
         m, share, iterations = expectation_maximisation(vectors, m0, u, share0) if len(pairs) else (m0, 0.0, 0)
         matched = share * len(pairs)
