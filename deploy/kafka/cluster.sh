@@ -79,7 +79,7 @@ wait_for() {
     for n in "$@"; do
       if ! alive "$n"; then
         echo "error: node $n exited during start; last lines of $(home "$n")/logs:" >&2
-        tail -20 "$(home "$n")/logs/stdout.log" "$(home "$n")/logs/server.log" >&2 || true
+        tail -n 20 "$(home "$n")/logs/stdout.log" "$(home "$n")/logs/server.log" >&2 || true
         exit 1
       fi
       started "$n" || waiting+=("$n")

@@ -1,5 +1,8 @@
 """Three-node KRaft cluster (RF 3, min ISR 2): one broker SIGKILLed while producing and consuming.
 
+The broker killed is the consumer group's coordinator, which also leads partitions of the topic, so
+the producer's leaders and the consumer's coordinator both move.
+
 Ground truth: the ids the idempotent, acks=all producer had confirmed. Every one must be consumed,
 applied once after dedup by event id, and be in the log exactly once; nothing foreign may appear.
 """
@@ -87,7 +90,7 @@ def test_cluster_script_is_idempotent_and_reports_each_node(kafka_cluster: Kafka
                       "offsets.topic.replication.factor": "3"}
 
 
-def test_partition_leader_killed_mid_stream_loses_and_duplicates_nothing(
+def test_coordinator_and_leader_killed_mid_stream_loses_and_duplicates_nothing(
     kafka_cluster: KafkaCluster, recovery_report: Callable[[str, float | int | str], None]
 ) -> None:
     run = uuid.uuid4().hex[:8]
