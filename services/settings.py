@@ -87,6 +87,9 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # `cmehub up --demo`: school-age children in the simulated home authority.
+    demo_children: int = 20_000
+
     @property
     def local_kafka(self) -> bool:
         """True when the hub starts its own broker (no external bootstrap configured)."""

@@ -74,7 +74,8 @@ def _run(
     else:
         servers = bootstrap or settings.bootstrap_servers
         try:
-            producer = EventProducer(servers, topic_prefix=topic_prefix, connect_timeout_s=connect_timeout)
+            producer = EventProducer(servers, topic_prefix=topic_prefix or settings.topic_prefix,
+                                     connect_timeout_s=connect_timeout)
         except DeliveryError as exc:
             print(f"cmehub ingest: {exc}", file=sys.stderr)
             raise typer.Exit(EXIT_UNDELIVERED) from exc

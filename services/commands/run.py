@@ -64,6 +64,7 @@ class Supervised:
 
     name: str
     argv: list[str]
+    one_shot: bool = False  # done when it exits 0 (the demo's traffic), not restarted
     restarts: int = 0
     process: subprocess.Popen[bytes] | None = None
     started_at: float = field(default=0.0)
@@ -137,6 +138,9 @@ def up_command(
                                 "--loglevel", "warn", "--web-port", str(web_port)]),
         Supervised("api", [sys.executable, "-m", "services.cli", "api"]),
     ]
+    if demo:
+        children.append(Supervised("demo", [sys.executable, "-m", "services.cli", "simulate", "demo",
+                                            "--children", str(settings.demo_children)], one_shot=True))
     for child in children:
         child.start()
     stopping = False
@@ -158,6 +162,8 @@ def up_command(
             for child in children:
                 assert child.process is not None
                 if child.process.poll() is not None and not stopping:
+                    if child.one_shot and child.process.returncode == 0:
+                        continue
                     if child.restarts >= 5:
                         typer.echo(f"{child.name} keeps failing (exit {child.process.returncode}); stopping")
                         stopping = True

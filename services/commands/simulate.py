@@ -211,7 +211,7 @@ def _stream(
         raise typer.Exit(2) from exc
     servers = bootstrap or get_settings().bootstrap_servers
     try:
-        producer = EventProducer(servers, topic_prefix=topic_prefix)
+        producer = EventProducer(servers, topic_prefix=topic_prefix or get_settings().topic_prefix)
     except DeliveryError as exc:
         console.print(f"[red]cmehub simulate stream: {exc}[/red]")
         raise typer.Exit(3) from exc
@@ -241,7 +241,7 @@ def _stream(
             raise typer.Exit(3) from exc
     _print_summary(summary)
     if poison:
-        console.print(f"sent {poison} undecodable message(s) to {topic_prefix}{POISON_TOPIC}: they should reach the "
+        console.print(f"sent {poison} undecodable message(s) to {producer.topic_prefix}{POISON_TOPIC}: they should reach the "
                       "dead-letter topic, ready to inspect and replay")
     if summary.mismatched:
         raise typer.Exit(1)

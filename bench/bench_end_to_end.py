@@ -1,0 +1,286 @@
+"""End to end: notifications on Kafka → matching worker(s) → PostgreSQL register.
+
+    .venv/bin/python bench/bench_end_to_end.py [--events 4000] [--rate 500] [--seconds 20] [--workers 1 2]
+                                              [--server postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub]
+                                              [--bootstrap 127.0.0.1:19092] [--write-docs]
+
+Needs the broker and PostgreSQL that ``make services-up`` starts. Each phase gets its own topic
+prefix, consumer group and database, and real ``faust`` worker processes. Measured in one run:
+
+- baseline: the raw broker, a bare kafka-python producer then consumer of the same encoded events
+  on the same kind of topic (the limit the hub could reach);
+- sustained: events/s from the first to the last notification committed to the register, with the
+  worker(s) started before a backlog of ``--events`` deletion returns about distinct children
+  spread over six authorities (so six partitions' worth of keys);
+- latency: at a fixed offered rate (``--rate`` per second for ``--seconds``), produce-to-commit per
+  notification (the register's ``processed_at`` minus the produce time), p50 and p99;
+- scale-out: the sustained rate with one worker and with two in the same consumer group.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import datetime as dt
+import os
+import platform
+import random
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from kafka import KafkaConsumer, KafkaProducer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from schemas.codec import default_codec  # noqa: E402
+from schemas.events import new_event_id  # noqa: E402
+from schemas.examples import example_event  # noqa: E402
+from schemas.topic_admin import apply_topics  # noqa: E402
+from schemas.topics import catalogue  # noqa: E402
+from services.simulation.identifiers import make_upn  # noqa: E402
+
+DOCS = ROOT / "docs" / "benchmarks.md"
+LAS = ["380", "381", "382", "383", "384", "370"]
+GIVEN = ["Amelia", "Oliver", "Zainab", "Mohammed", "Aleksandra", "Tomasz", "Chidi", "Aoife", "Ioana", "Ayaan",
+         "Grace", "Harry", "Fatima", "Jakub", "Ruby", "Yusuf", "Maja", "Callum", "Hodan", "Kofi", "Eliza", "Omar"]
+SURNAMES = ["Smith", "Khan", "Kowalski", "Okafor", "Murphy", "Popescu", "Ahmed", "Hussain", "Nowak", "Begum",
+            "Jones", "Taylor", "Ali", "Wilson", "Farah", "Brown", "Mensah", "Walsh", "Lungu", "Patel", "Evans",
+            "Rahman", "Clarke", "Nowicki", "Adeyemi", "Horvath", "Sandu", "Doherty", "Iqbal", "Said"]
+
+
+def notification(n: int, run: str) -> dict[str, Any]:
+    """A deletion return about the n-th distinct child, for one of six authorities."""
+    rng = random.Random(n)
+    event = copy.deepcopy(example_event("school.deletion_return"))
+    la = LAS[n % len(LAS)]
+    child = event["child"]
+    child.update(given_name=GIVEN[n % len(GIVEN)], surname=SURNAMES[(n // len(GIVEN)) % len(SURNAMES)],
+                 former_surnames=[], nhs_number=None, contacts=[],
+                 date_of_birth=dt.date(2010, 9, 1) + dt.timedelta(days=rng.randrange(3000)),
+                 upn=make_upn(la, "2999", 2010 + n // 1000 % 10, n % 1000))
+    postcode = f"LS{1 + n % 29} {n % 9 + 1}{'ABDEFGHJLN'[n // 29 % 10]}{'PQRSTUWXYZ'[n // 290 % 10]}"
+    child["addresses"][0].update(lines=[f"{1 + n // 50} Chapel Lane"], uprn=None, postcode=postcode)
+    event.update(responsible_la=la, destination_la=None, new_address=None, school_laestab=f"{la}2999",
+                 source={"partner_id": f"school-{la}2999", "kind": "school", "reference": f"{run}/{n}"},
+                 event_id=new_event_id(f"school-{la}2999", f"{run}/{n}"))
+    return event
+
+
+class Phase:
+    """One measured run: its own topics, consumer group, database and workers."""
+
+    def __init__(self, bootstrap: str, server: str, workers: int) -> None:
+        self.bootstrap = bootstrap
+        self.run = uuid.uuid4().hex[:8]
+        self.prefix = f"bench{self.run}."
+        self.database = f"bench_e2e_{self.run}"
+        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'create database "{self.database}"'))
+        admin.dispose()
+        self.server = server
+        self.url = sa.make_url(server).set(database=self.database).render_as_string(hide_password=False)
+        apply_topics(bootstrap, catalogue(self.prefix))
+        self.state = Path(f"/tmp/{self.prefix}state")
+        self.procs = [self._worker(i) for i in range(workers)]
+
+    def _worker(self, i: int) -> subprocess.Popen[bytes]:
+        env = {**os.environ, "CMEHUB_KAFKA_BOOTSTRAP": self.bootstrap, "CMEHUB_DATABASE_URL": self.url,
+               "CMEHUB_TOPIC_PREFIX": self.prefix, "CMEHUB_STATE_DIR": str(self.state / f"w{i}")}
+        (self.state).mkdir(parents=True, exist_ok=True)
+        log = (self.state / f"worker{i}.log").open("wb")
+        return subprocess.Popen([sys.executable, "-m", "faust", "-A", "services.matching.stream", "worker",
+                                 "--without-web", "--loglevel", "error"], env=env, cwd=ROOT, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def processed(self) -> int:
+        engine = sa.create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(sa.text("select count(*) from processed_event")).scalar_one())
+        except sa.exc.ProgrammingError:
+            return 0
+        finally:
+            engine.dispose()
+
+    def commit_times(self) -> dict[str, float]:
+        engine = sa.create_engine(self.url)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("select event_id, processed_at from processed_event")).all()
+        engine.dispose()
+        return {event_id: at.timestamp() for event_id, at in rows}
+
+    def wait_for(self, count: int, timeout_s: float) -> float:
+        started = time.monotonic()
+        while self.processed() < count:
+            if time.monotonic() - started > timeout_s:
+                raise SystemExit(f"timed out: {self.processed()} of {count} processed; logs in {self.state}")
+            time.sleep(0.2)
+        return time.monotonic() - started
+
+    def warm_up(self) -> None:
+        """One notification per authority, so the workers have joined and loaded their indexes."""
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+        codec = default_codec()
+        for n in range(len(LAS)):
+            event = notification(10_000_000 + n, self.run)
+            producer.send(self.prefix + "cme.notifications.school", key=event["responsible_la"].encode(),
+                          value=codec.encode(event))
+        producer.flush()
+        producer.close()
+        self.wait_for(len(LAS), 180)
+
+    def close(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{self.database}" with (force)'))
+        admin.dispose()
+
+
+def encoded(count: int, run: str) -> list[tuple[bytes, bytes, str]]:
+    codec = default_codec()
+    out = []
+    for n in range(count):
+        event = notification(n, run)
+        out.append((event["responsible_la"].encode(), codec.encode(event), event["event_id"]))
+    return out
+
+
+def raw_broker(bootstrap: str, payloads: list[tuple[bytes, bytes, str]]) -> float:
+    """Baseline: a bare producer then a bare consumer of the same bytes; the slower of the two rates."""
+    topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
+    apply_topics(bootstrap, [dataclasses.replace(catalogue()[0], name=topic)])
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    started = time.perf_counter()
+    for key, value, _ in payloads:
+        producer.send(topic, key=key, value=value)
+    producer.flush()
+    produce_rate = len(payloads) / (time.perf_counter() - started)
+    producer.close()
+    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                             consumer_timeout_ms=10_000)
+    started, seen = time.perf_counter(), 0
+    for _ in consumer:
+        seen += 1
+        if seen == len(payloads):
+            break
+    consume_rate = seen / (time.perf_counter() - started)
+    consumer.close()
+    return min(produce_rate, consume_rate)
+
+
+def sustained(args: argparse.Namespace, workers: int) -> float:
+    phase = Phase(args.bootstrap, args.server, workers)
+    try:
+        phase.warm_up()
+        payloads = encoded(args.events, phase.run)
+        producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=5)
+        for key, value, _ in payloads:
+            producer.send(phase.prefix + "cme.notifications.school", key=key, value=value)
+        producer.flush()
+        producer.close()
+        seconds = phase.wait_for(args.events + len(LAS), 1800)
+        return args.events / seconds
+    finally:
+        phase.close()
+
+
+def latency(args: argparse.Namespace) -> tuple[float, float, int]:
+    phase = Phase(args.bootstrap, args.server, 1)
+    try:
+        phase.warm_up()
+        count = int(args.rate * args.seconds)
+        payloads = encoded(count, phase.run)
+        producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=1)
+        sent_at: dict[str, float] = {}
+        started = time.time()
+        for i, (key, value, event_id) in enumerate(payloads):
+            due = started + i / args.rate
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            sent_at[event_id] = time.time()
+            producer.send(phase.prefix + "cme.notifications.school", key=key, value=value)
+        producer.flush()
+        producer.close()
+        phase.wait_for(count + len(LAS), 1800)
+        committed = phase.commit_times()
+        waits = sorted(committed[e] - t for e, t in sent_at.items())
+        p50 = statistics.median(waits)
+        p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
+        return p50, p99, count
+    finally:
+        phase.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=4000)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--server", default="postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub")
+    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--write-docs", action="store_true")
+    args = parser.parse_args()
+
+    load = os.getloadavg()[0]
+    baseline = raw_broker(args.bootstrap, encoded(args.events, "raw"))
+    print(f"raw broker (bare producer then consumer): {baseline:,.0f} events/s")
+    rates = {}
+    for workers in args.workers:
+        rates[workers] = sustained(args, workers)
+        print(f"sustained, {workers} worker(s): {rates[workers]:,.0f} notifications/s")
+    p50, p99, count = latency(args)
+    print(f"latency at {args.rate:.0f}/s offered ({count} notifications): p50 {p50 * 1000:.0f} ms, "
+          f"p99 {p99 * 1000:.0f} ms")
+    if args.write_docs:
+        rows = "\n".join(f"| matching, {w} worker(s) in one group | {r:,.0f} notifications/s |"
+                         for w, r in rates.items())
+        scale = (f"\nTwo workers / one: **{rates[2] / rates[1]:.2f}×** (both processes share the machine's "
+                 "2 cores with the broker and PostgreSQL).\n" if 1 in rates and 2 in rates else "")
+        section = f"""## End to end
+
+Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
+--seconds {args.seconds:.0f} --write-docs`
+(load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
+
+Deletion returns about distinct children of six authorities (six partition keys), from Kafka through
+the faust matching worker(s) (decode, link against the in-memory index, record in the register with
+the decision and processed id, publish decision and register-change events) to a PostgreSQL commit.
+
+| path | rate |
+|---|---|
+| raw broker: bare kafka-python producer then consumer, same bytes (baseline, the limit) | {baseline:,.0f} events/s |
+{rows}
+
+Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s
+({count} notifications, one worker):
+p50 **{p50 * 1000:.0f} ms**, p99 **{p99 * 1000:.0f} ms**.
+{scale}"""
+        text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+        pattern = re.compile(r"## End to end\n.*?(?=\n## |\Z)", re.S)
+        text = pattern.sub(section.rstrip() + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
+        DOCS.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
