@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import typer
 
 from services.health import Check, check_database, check_java, check_kafka, check_port_free, port_answers
+from services.logs import configure_logging
 from services.settings import Settings, get_settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -54,6 +55,7 @@ def api_command(
     import uvicorn
 
     settings = get_settings()
+    configure_logging(settings.log_level)
     uvicorn.run("services.api.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, log_level="warning")
 
@@ -65,12 +67,17 @@ class Supervised:
     name: str
     argv: list[str]
     one_shot: bool = False  # done when it exits 0 (the demo's traffic), not restarted
+    log: Path | None = None  # where its output goes (the terminal when None)
     restarts: int = 0
     process: subprocess.Popen[bytes] | None = None
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen(self.argv, start_new_session=True)
+        if self.log is None:
+            self.process = subprocess.Popen(self.argv, start_new_session=True)
+        else:
+            with self.log.open("ab") as out:
+                self.process = subprocess.Popen(self.argv, start_new_session=True, stdout=out, stderr=subprocess.STDOUT)
         self.started_at = time.monotonic()
 
     def stop(self, grace_s: float = 15.0) -> None:
@@ -133,10 +140,12 @@ def up_command(
         raise
 
     web_port = settings.api_port + 1
+    logs = settings.state_dir / "logs"
+    logs.mkdir(exist_ok=True)
     children = [
         Supervised("matching", [sys.executable, "-m", "faust", "-A", "services.matching.stream", "worker",
-                                "--loglevel", "warn", "--web-port", str(web_port)]),
-        Supervised("api", [sys.executable, "-m", "services.cli", "api"]),
+                                "--loglevel", "warn", "--web-port", str(web_port)], log=logs / "matching.log"),
+        Supervised("api", [sys.executable, "-m", "services.cli", "api"], log=logs / "api.log"),
     ]
     if demo:
         children.append(Supervised("demo", [sys.executable, "-m", "services.cli", "simulate", "demo",
@@ -156,6 +165,7 @@ def up_command(
                f"  console  http://{settings.api_host}:{settings.api_port}/console/\n"
                f"  Kafka    {settings.bootstrap_servers}\n"
                f"  register {settings.register_url}\n"
+               f"  logs     {logs}/\n"
                "Press Ctrl-C to stop everything.")
     try:
         while not stopping:

@@ -17,6 +17,7 @@ import structlog
 
 from schemas.codec import default_codec
 from schemas.topics import NOTIFICATIONS_PREFIX, RETRY, catalogue
+from services.logs import configure_logging
 from services.matching.database import migrate as migrate_matching
 from services.matching.pipeline import NotificationPipeline
 from services.matching.worker import KafkaPublisher, MatchingWorker, Message
@@ -26,6 +27,7 @@ from services.settings import get_settings
 
 log = structlog.get_logger("cmehub.matching")
 settings = get_settings()
+configure_logging(settings.log_level)
 
 PREFIX = settings.topic_prefix
 settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its data folder, not the parents
