@@ -1,7 +1,7 @@
 """The raw broker's own rate: a bare kafka-python producer and consumer on one topic and payload.
 
-    .venv/bin/python bench/bench_broker.py [--bootstrap HOST:PORT] [--messages 50000] [--partitions 6]
-        [--rate 500] [--latency-seconds 10] [--write-docs]
+    .venv/bin/python bench/bench_broker.py [--bootstrap HOST:PORT | --cluster] [--messages 50000]
+        [--partitions 6] [--rate 500] [--latency-seconds 10] [--write-docs]
 
 The limit the end-to-end benchmark is compared with. Payload: one typical ``school.deletion_return``
 encoded by ``schemas.codec`` (508 bytes), keyed by authority code over a dozen authorities, so every
@@ -15,21 +15,28 @@ partition carries traffic. Measured on a fresh topic, deleted afterwards:
 - latency: ``--rate`` messages per second offered for ``--latency-seconds``; a consumer in another
   process records receive time minus the send time carried in a header; p50/p99.
 
-Default bootstrap: ``CMEHUB_KAFKA_BOOTSTRAP`` or the local broker at 127.0.0.1:19092.
+Default bootstrap: ``CMEHUB_KAFKA_BOOTSTRAP`` or the local broker at 127.0.0.1:19092. ``--cluster``
+starts a private three-node cluster (``deploy/kafka/cluster.sh``, replication 3, min ISR 2) in a
+temporary folder for the run and removes it afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import platform
 import re
+import shutil
 import statistics
 import struct
+import subprocess
 import sys
+import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,21 @@ from schemas.examples import example_event  # noqa: E402
 DOCS = ROOT / "docs" / "benchmarks.md"
 SECTION = "## Broker baseline"
 AUTHORITIES = [b"383", b"384", b"380", b"381", b"382", b"370", b"371", b"372", b"373", b"330", b"331", b"332"]
+
+
+@contextlib.contextmanager
+def private_cluster(base_port: int = 39700) -> Iterator[str]:
+    """A three-node cluster of ``deploy/kafka/cluster.sh`` for the run; yields its bootstrap servers."""
+    folder = tempfile.mkdtemp(prefix="cmehub-bench-cluster-")
+    env = {**os.environ, "CMEHUB_KAFKA_CLUSTER_PORT": str(base_port), "CMEHUB_KAFKA_CLUSTER_DIR": folder}
+    script = ["bash", str(ROOT / "deploy" / "kafka" / "cluster.sh")]
+    try:
+        subprocess.run([*script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+        yield subprocess.run([*script, "bootstrap"], env=env, check=True, capture_output=True,
+                             text=True).stdout.strip()
+    finally:
+        subprocess.run([*script, "stop"], env=env, check=False, stdout=subprocess.DEVNULL)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def payload() -> bytes:
@@ -276,14 +298,23 @@ def write_docs(section: str) -> None:
 def main() -> int:
     """Run, print, optionally record in docs."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--bootstrap", default=os.environ.get("CMEHUB_KAFKA_BOOTSTRAP") or "127.0.0.1:19092")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--bootstrap", default=os.environ.get("CMEHUB_KAFKA_BOOTSTRAP") or "127.0.0.1:19092")
+    where.add_argument("--cluster", action="store_true", help="run on a private three-node cluster (RF 3)")
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--rate", type=float, default=500.0, help="offered rate for the latency run (msg/s)")
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--write-docs", action="store_true", help="update the Broker baseline section of docs")
     args = parser.parse_args()
-    f = run(args.bootstrap, args.messages, args.partitions, args.rate, args.latency_seconds)
+    if args.cluster and args.write_docs:
+        parser.error("the Broker baseline section records the single broker the end-to-end benchmark uses; "
+                     "run --cluster without --write-docs")
+    if args.cluster:
+        with private_cluster() as bootstrap:
+            f = run(bootstrap, args.messages, args.partitions, args.rate, args.latency_seconds)
+    else:
+        f = run(args.bootstrap, args.messages, args.partitions, args.rate, args.latency_seconds)
     lat = f["latency"]
     print(f"payload            : {f['size']} bytes, {f['partitions']} partitions, replication {f['replication']}")
     print(f"produce (confirmed): {f['produce']:>10,.0f} msg/s")
