@@ -53,3 +53,26 @@ def deletion_to_school(child_payload: dict[str, Any], school: str, new_school: s
     return make_event("school.deletion_return", env, child=child_payload, school_laestab=school,
                       deletion_ground="9(1)(a)", deletion_date=deleted_on, new_school_laestab=new_school,
                       new_school_start_date=start)
+
+
+def ctf_xml(
+    source: str, dest: tuple[str, str], pupils: list[dict[str, Any]], when: str = "2025-11-14T10:00:00"
+) -> bytes:
+    """A CTF as an MIS writes it (independent of the hub's own writer), with the pupils given."""
+    body = []
+    for p in pupils:
+        upn = f"<UPN>{p['upn']}</UPN>" if p.get("upn") else ""
+        body.append(
+            f"<Pupil>{upn}<Surname>{p['surname']}</Surname><Forename>{p['given_name']}</Forename>"
+            f"<DOB>{p['date_of_birth'].isoformat()}</DOB><Sex>{p['sex']}</Sex>"
+            f"<Address><AddressLines><AddressLine1>{p['line']}</AddressLine1><AddressLine2>Leeds</AddressLine2>"
+            f"</AddressLines><PostCode>{p['postcode']}</PostCode></Address></Pupil>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><CTfile><Header><DocumentName>Common Transfer File</DocumentName>'
+        f"<CTFversion>25.0</CTFversion><DateTime>{when}</DateTime><DocumentQualifier>full</DocumentQualifier>"
+        f"<SupplierID>TestMIS</SupplierID><SourceSchool><LEA>{source[:3]}</LEA><Estab>{source[3:]}</Estab>"
+        f"<SchoolName>Example School</SchoolName><AcademicYear>2025</AcademicYear></SourceSchool>"
+        f"<DestSchool><LEA>{dest[0]}</LEA><Estab>{dest[1]}</Estab></DestSchool></Header>"
+        f"<CTFpupilData>{''.join(body)}</CTFpupilData></CTfile>"
+    ).encode()
