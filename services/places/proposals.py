@@ -79,27 +79,24 @@ def propose_places(
     with uows() as uow:
         session = uow.session
         assert session is not None
-        school_rows = session.scalars(sa.select(PlaceVacancyRow).where(
-            PlaceVacancyRow.year_group == (year_group or ""), PlaceVacancyRow.vacancies > 0)).all()
-        provider_rows = session.scalars(sa.select(PlaceProviderRow).where(
-            PlaceProviderRow.places_available > 0)).all()
-    schools = []
-    for s in school_rows:
-        km = centroids.distance_km(postcode, s.postcode)
-        if km is not None and km <= max_km:
-            schools.append(PlaceOption("school", s.laestab, s.name or s.laestab, s.year_group, s.vacancies,
-                                       round(km, 2), s.postcode, s.as_of))
-    providers = []
-    for p in provider_rows:
-        if age is not None and ((p.age_from is not None and age < p.age_from) or
-                                (p.age_to is not None and age > p.age_to)):
-            continue
-        if needs_send and not p.send_suitable:
-            continue
-        km = centroids.distance_km(postcode, p.postcode)
-        if km is not None and km <= max_km:
-            providers.append(PlaceOption("provider", p.provider_id, p.name, p.provider_type, p.places_available,
-                                         round(km, 2), p.postcode, p.as_of, p.send_suitable))
+        schools = []
+        for s in session.scalars(sa.select(PlaceVacancyRow).where(
+                PlaceVacancyRow.year_group == (year_group or ""), PlaceVacancyRow.vacancies > 0)):
+            km = centroids.distance_km(postcode, s.postcode)
+            if km is not None and km <= max_km:
+                schools.append(PlaceOption("school", s.laestab, s.name or s.laestab, s.year_group, s.vacancies,
+                                           round(km, 2), s.postcode, s.as_of))
+        providers = []
+        for p in session.scalars(sa.select(PlaceProviderRow).where(PlaceProviderRow.places_available > 0)):
+            if age is not None and ((p.age_from is not None and age < p.age_from) or
+                                    (p.age_to is not None and age > p.age_to)):
+                continue
+            if needs_send and not p.send_suitable:
+                continue
+            km = centroids.distance_km(postcode, p.postcode)
+            if km is not None and km <= max_km:
+                providers.append(PlaceOption("provider", p.provider_id, p.name, p.provider_type, p.places_available,
+                                             round(km, 2), p.postcode, p.as_of, p.send_suitable))
 
     def order(o: PlaceOption) -> tuple[float, int, str]:
         return (o.distance_km, -o.free_places, o.name)
