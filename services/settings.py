@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     kafka_port: int = 19092
     kafka_controller_port: int = 19093
     schema_registry_url: str = ""
+    # Replicas of the topics faust keeps for itself (3 on a production cluster, 1 on one broker).
+    kafka_replication_factor: int = 1
     # Put before every topic name (and the matcher's consumer group): several hubs or test runs can
     # share one cluster without seeing each other's topics.
     topic_prefix: str = ""

@@ -46,6 +46,18 @@ class EventProducer:
         self.sent = 0
         self._pending: list[Any] = []
         self._topics: dict[str, str] = {}
+        self._config = {
+            "bootstrap_servers": bootstrap_servers.split(","),
+            "client_id": client_id,
+            "enable_idempotence": True,  # with acks=all: no duplicates from the producer's own retries
+            "acks": "all",
+            "linger_ms": linger_ms,
+            "request_timeout_ms": int(min(delivery_timeout_s, 30) * 1000),
+            "delivery_timeout_ms": int(delivery_timeout_s * 1000) + 1000,
+            "max_block_ms": int(delivery_timeout_s * 1000),
+            "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
+            "reconnect_backoff_max_ms": 1000,  # a restarted broker is found again within a second
+        }
         try:
             for attempt in Retrying(
                 retry=retry_if_exception_type(KafkaError),
@@ -53,17 +65,7 @@ class EventProducer:
                 wait=wait_exponential(multiplier=0.5, max=4),
             ):
                 with attempt:
-                    self._producer = KafkaProducer(
-                        bootstrap_servers=bootstrap_servers.split(","),
-                        client_id=client_id,
-                        enable_idempotence=True,  # with acks=all: no duplicates from the producer's own retries
-                        acks="all",
-                        linger_ms=linger_ms,
-                        request_timeout_ms=int(min(delivery_timeout_s, 30) * 1000),
-                        delivery_timeout_ms=int(delivery_timeout_s * 1000) + 1000,
-                        max_block_ms=int(delivery_timeout_s * 1000),
-                        bootstrap_timeout_ms=int(connect_timeout_s * 1000),
-                    )
+                    self._producer = KafkaProducer(**self._config)
         except RetryError as exc:
             cause = exc.last_attempt.exception()
             raise DeliveryError(
@@ -118,12 +120,21 @@ class EventProducer:
         self._pending = []
         self.sent += confirmed
         if failed:
+            self._renew()
             raise DeliveryError(
                 f"Kafka at {self.bootstrap_servers} did not confirm {failed} records ({first_error}); "
                 f"{self.sent} records were confirmed sent. Re-run the same input: event ids are stable, "
                 "so records already sent are not applied twice."
             )
         return confirmed
+
+    def _renew(self) -> None:
+        # A producer whose batches outlived their timeout can stay stuck after the broker is back:
+        # start afresh, so that sending the same records again works.
+        with contextlib.suppress(KafkaError):
+            self._producer.close(timeout=0)
+        with contextlib.suppress(KafkaError):
+            self._producer = KafkaProducer(**self._config)
 
     def close(self) -> None:
         """Flush what is queued and close the connection."""

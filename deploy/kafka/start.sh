@@ -35,6 +35,8 @@ if [ ! -f "$KAFKA_HOME/data/meta.properties" ]; then
     --ignore-formatted >/dev/null
 fi
 
+# A fresh log for this run, so the readiness check below cannot read the last run's start line.
+[ -f "$KAFKA_HOME/logs/server.log" ] && mv -f "$KAFKA_HOME/logs/server.log" "$KAFKA_HOME/logs/server.log.1"
 nohup java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
   -Dkafka.logs.dir="$KAFKA_HOME/logs" -Dlog4j2.configurationFile="$here/log4j2.properties" \
   -cp "${cp[0]}" kafka.Kafka "$props" > "$KAFKA_HOME/logs/stdout.log" 2>&1 &
@@ -43,7 +45,7 @@ echo $! > "$pidfile"
 for _ in $(seq 1 120); do
   if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "error: the broker exited during start; last lines of $KAFKA_HOME/logs:" >&2
-    tail -20 "$KAFKA_HOME/logs/stdout.log" "$KAFKA_HOME/logs/server.log" >&2 || true
+    tail -n 20 "$KAFKA_HOME/logs/stdout.log" "$KAFKA_HOME/logs/server.log" >&2 || true
     exit 1
   fi
   if grep -q "Kafka Server started" "$KAFKA_HOME/logs/server.log" 2>/dev/null && answers "$KAFKA_PORT"; then

@@ -35,7 +35,7 @@ app = faust.App(
     f"{PREFIX}cmehub-matching",
     broker=f"kafka://{settings.bootstrap_servers}",
     store="memory://",
-    topic_replication_factor=1,
+    topic_replication_factor=settings.kafka_replication_factor,
     topic_disable_leader=True,
     datadir=str(settings.state_dir / "matching"),
     web_enabled=True,
