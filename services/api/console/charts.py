@@ -12,16 +12,19 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 40
+LEFT, RIGHT, TOP, BOTTOM = 56, 28, 16, 40
 INK, ACCENT, GRID = "#0b0c0c", "#1d70b8", "#b1b4b6"
 
 
 def _ceiling(value: int) -> int:
-    """A round number at or above ``value`` for the axis."""
-    if value <= 5:
-        return 5
-    step = 10 ** (len(str(value)) - 1)
-    return ((value + step - 1) // step) * step
+    """The axis top: four whole, round steps (1 to 8 times a power of ten) reaching ``value``."""
+    raw = max(value, 1) / 4
+    power = 1
+    while True:
+        for factor in (1, 2, 3, 4, 5, 6, 8):
+            if factor * power >= raw:
+                return 4 * factor * power
+        power *= 10
 
 
 def _frame(title: str, description: str, top: int, body: list[str], labels: Sequence[str], xs: Sequence[float]) -> str:
@@ -34,7 +37,7 @@ def _frame(title: str, description: str, top: int, body: list[str], labels: Sequ
         parts.append(f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" stroke="{GRID}" '
                      f'stroke-width="1"/>')
         parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="12" fill="{INK}">'
-                     f'{round(top * i / 4)}</text>')
+                     f'{top * i // 4:,}</text>')
     parts += body
     every = max(1, len(labels) // 8)
     for i, (label, x) in enumerate(zip(labels, xs, strict=True)):

@@ -12,6 +12,11 @@ _DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b")
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+\.[\w.-]+\b")
 # Quoted values in messages ('surname "SMITH" is too long') are what a record said: hide them.
 _QUOTED = re.compile(r"(['\"])(?:(?!\1).){1,80}\1")
+# Names in free text: words in Title case or CAPITALS. Exception names (CamelCase) and the hub's
+# own acronyms stay readable; an operator loses a capitalised word now and then, never a name.
+_NAME_LIKE = re.compile(r"\b(?:[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’-]+|[A-ZÀ-ÖØ-Þ][A-ZÀ-ÖØ-Þ'’-]+)\b")
+ACRONYMS = frozenset({"UPN", "NHS", "ULN", "LA", "CTF", "XML", "JSON", "CSV", "DOB", "ID", "URN", "LAESTAB", "UTF",
+                      "PAXLST", "FHIR", "EDIFACT", "CME", "HTTP", "API", "UUID", "UTC", "GP", "SEN", "EHCP"})
 
 
 def mask_name(value: str | None) -> str:
@@ -29,12 +34,13 @@ def mask_identifier(value: str | None, keep: int = 3) -> str:
 
 
 def mask_text(text: str | None) -> str:
-    """Free text (quarantine reasons, error messages) with identifiers, postcodes, dates, emails and
-    quoted values hidden."""
+    """Free text (quarantine reasons, error messages) with identifiers, postcodes, dates, emails, quoted
+    values and capitalised words (names) hidden."""
     if not text:
         return ""
     out = _EMAIL.sub(DOT * 3, text)
     out = _QUOTED.sub(lambda m: m.group(1) + DOT * 3 + m.group(1), out)
     out = _DATE.sub(DOT * 3, out)
     out = _POSTCODE.sub(DOT * 3, out)
-    return _IDENTIFIER.sub(lambda m: mask_identifier(m.group(0)), out)
+    out = _IDENTIFIER.sub(lambda m: mask_identifier(m.group(0)), out)
+    return _NAME_LIKE.sub(lambda m: m.group(0) if m.group(0) in ACRONYMS else mask_name(m.group(0)), out)

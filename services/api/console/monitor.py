@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy.exc import SQLAlchemyError
 from prometheus_client.registry import Collector
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.codec import UndecodableMessage, default_codec
 from services.api.notifications import BrokerUnavailable
@@ -152,13 +152,14 @@ class ConsoleCollector(Collector):
         up = GaugeMetricFamily("cmehub_console_broker_up", "Whether the last broker sample succeeded")
         up.add_metric([], 0.0 if sample.error else 1.0)
         yield up
-        ends = GaugeMetricFamily("cmehub_topic_end_offset", "End offset of each partition", labels=["topic", "partition"])
+        ends = GaugeMetricFamily("cmehub_topic_end_offset", "End offset of each partition",
+                                 labels=["topic", "partition"])
         written = GaugeMetricFamily("cmehub_topic_messages", "Messages written to each topic", labels=["topic"])
         rate = GaugeMetricFamily("cmehub_topic_messages_per_second", "Messages written per second since the "
                                  "previous sample", labels=["topic"])
         for t in sample.topics:
-            for p, end in t.end_offsets.items():
-                ends.add_metric([t.name, str(p)], float(end))
+            for partition, end in t.end_offsets.items():
+                ends.add_metric([t.name, str(partition)], float(end))
             written.add_metric([t.name], float(t.messages))
             if t.per_second is not None:
                 rate.add_metric([t.name], t.per_second)

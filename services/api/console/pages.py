@@ -405,14 +405,16 @@ def _comparison_rows(viewer: Viewer, event_child: dict[str, Any], child: Any) ->
     current = [a for a in child.addresses if a.valid_to is None] if child is not None else []
     fields: list[tuple[str, str, str, str]] = [
         ("Given name", "name", str(event_child.get("given_name") or ""), (ident.given_name or "") if ident else ""),
-        ("Middle names", "name", str(event_child.get("middle_names") or ""), (ident.middle_names or "") if ident else ""),
+        ("Middle names", "name", str(event_child.get("middle_names") or ""),
+         (ident.middle_names or "") if ident else ""),
         ("Surname", "name", str(event_child.get("surname") or ""), (ident.surname or "") if ident else ""),
         ("Date of birth", "dob", str(event_child.get("date_of_birth") or ""),
          str(ident.date_of_birth or "") if ident else ""),
         ("Sex", "plain", str(event_child.get("sex") or ""), ident.sex if ident else ""),
         ("UPN", "id", str(event_child.get("upn") or ""), ids.get("upn", "")),
         ("NHS number", "id", str(event_child.get("nhs_number") or ""), ids.get("nhs_number", "")),
-        ("Postcode", "address", str(event_address.get("postcode") or ""), (current[-1].postcode or "") if current else ""),
+        ("Postcode", "address", str(event_address.get("postcode") or ""),
+         (current[-1].postcode or "") if current else ""),
         ("Address", "address", ", ".join(event_address.get("lines") or []),
          ", ".join(current[-1].lines) if current else ""),
     ]
@@ -548,7 +550,8 @@ def _dead_letter_rows(messages: list[Any]) -> list[Held]:
             name = "unreadable"
         h = m.headers
         out.append(Held(m.partition, m.offset, at, name, h.get(HEADER_ORIGINAL_TOPIC, "unknown"),
-                        [mask_text(h.get(HEADER_ERROR, "no error recorded"))], f"{h.get(HEADER_ATTEMPTS, '?')} attempts"))
+                        [mask_text(h.get(HEADER_ERROR, "no error recorded"))],
+                        f"{h.get(HEADER_ATTEMPTS, '?')} attempts"))
     return out
 
 

@@ -84,11 +84,11 @@ def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) 
     names = current_names(session, [h[1] for h in heads])
     tasks: dict[str, tuple[int, dt.date | None]] = {}
     if case_ids:
-        for case_id, overdue, next_due in session.execute(
+        for task_case, late, earliest in session.execute(
             sa.select(TaskRow.case_id, sa.func.count().filter(TaskRow.due_on < today), sa.func.min(TaskRow.due_on))
             .where(TaskRow.case_id.in_(case_ids), TaskRow.state == TaskState.OPEN.value).group_by(TaskRow.case_id)
         ):
-            tasks[case_id] = (int(overdue), next_due)
+            tasks[task_case] = (int(late), earliest)
     rows = []
     for case_id, child_id, status, reason, referred, school, mask, restricted in heads:
         given, surname, dob = names.get(child_id, (None, None, None))
@@ -136,10 +136,14 @@ def cme_over_time(session: Session, today: dt.date, months: int = 12) -> list[tu
 
     Two grouped scans (by referral day and by end day) instead of one count per month.
     """
-    referred = session.execute(sa.select(CaseRow.referred_on, sa.func.count()).where(CaseRow.referred_on <= today)
-                               .group_by(CaseRow.referred_on)).all()
-    ended = session.execute(sa.select(CaseRow.cme_ended_on, sa.func.count()).where(CaseRow.cme_ended_on <= today)
-                            .group_by(CaseRow.cme_ended_on)).all()
+    referred: list[tuple[dt.date, int]] = [
+        (day, int(n)) for day, n in session.execute(sa.select(CaseRow.referred_on, sa.func.count())
+                                                    .where(CaseRow.referred_on <= today).group_by(CaseRow.referred_on))]
+    ended: list[tuple[dt.date, int]] = [
+        (day, int(n)) for day, n in session.execute(
+            sa.select(CaseRow.cme_ended_on, sa.func.count()).where(CaseRow.cme_ended_on <= today)
+            .group_by(CaseRow.cme_ended_on))
+        if day is not None]
     out = []
     for end in month_ends(today, months):
         started = sum(n for day, n in referred if day <= end)
@@ -160,6 +164,8 @@ def pace_bands(session: Session, start: dt.date, end: dt.date) -> list[tuple[str
                            .where(CaseRow.provision_on.between(start, end))
                            .group_by(CaseRow.referred_on, CaseRow.provision_on)).all()
     for referred, provided, n in rows:
+        if provided is None:
+            continue
         days = (provided - referred).days
         for label, low, high in PACE_BANDS:
             if days >= low and (high is None or days <= high):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -65,8 +66,13 @@ class ConsoleUsers:
     def __init__(self, sessions: sessionmaker[Session], hasher: PasswordHasher | None = None) -> None:
         self.sessions = sessions
         self.hasher = hasher or PasswordHasher()
+        self._decoy: str | None = None
+
+    def _decoy_hash(self) -> str:
         # A hash to verify against for unknown usernames, so a wrong name costs as long as a wrong password.
-        self._decoy = self.hasher.hash("decoy password for timing")
+        if self._decoy is None:
+            self._decoy = self.hasher.hash("decoy password for timing")
+        return self._decoy
 
     def add(self, username: str, display_name: str, role: str, password: str) -> ConsoleUser:
         username = username.strip().lower()
@@ -110,10 +116,8 @@ class ConsoleUsers:
         with self.sessions() as session:
             row = session.get(ConsoleUserRow, username.strip().lower())
             if row is None:
-                try:
-                    self.hasher.verify(self._decoy, password + "x")
-                except VerificationError:
-                    pass
+                with contextlib.suppress(VerificationError):
+                    self.hasher.verify(self._decoy_hash(), password + "x")
                 return None
             try:
                 self.hasher.verify(row.password_hash, password)
