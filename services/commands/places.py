@@ -29,7 +29,7 @@ from connectors.ingest import deliver, iter_files
 from connectors.places.csv_files import parse_places_file
 from services.places.geo import CentroidFileError, Centroids, load_centroids
 from services.places.proposals import CannotPropose, Proposal, proposals_for_case, propose_places
-from services.places.store import apply_places_events
+from services.places.store import apply_from_register, apply_places_events
 from services.register.database import RegisterDatabaseError, migrate
 from services.register.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
 from services.settings import get_settings
@@ -126,6 +126,17 @@ def places_ingest(
     console.print(f"{len(results)} file(s), {records} record(s): {events} event(s), {len(quarantined)} quarantined; "
                   f"register: {applied.applied} applied, {applied.older_ignored} older than held")
     raise typer.Exit(1 if quarantined else 0)
+
+
+@app.command("sync")
+def places_sync(database_url: DatabaseUrl = None) -> None:
+    """Apply the places events the matcher recorded from cme.notifications.places (run after the stream)."""
+    uows = _uows(database_url)
+    try:
+        summary = apply_from_register(uows)
+    finally:
+        uows.dispose()
+    _json(summary.as_dict())
 
 
 def _print_proposal(proposal: Proposal, as_json: bool) -> None:

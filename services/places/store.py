@@ -7,6 +7,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import sqlalchemy as sa
+
+from services.register.orm import NotificationRow
 from services.register.orm_places import PlaceProviderRow, PlaceVacancyRow
 from services.register.unit_of_work import UnitOfWorkFactory
 
@@ -86,3 +89,15 @@ def apply_places_events(uows: UnitOfWorkFactory, events: Iterable[Mapping[str, A
                 summary.older_ignored += 1
         session.commit()
     return summary
+
+
+def apply_from_register(uows: UnitOfWorkFactory, since: dt.datetime | None = None) -> ApplySummary:
+    """Apply the places events the matcher recorded as notifications (the stream path), oldest first; idempotent."""
+    with uows() as uow:
+        session = uow.session
+        assert session is not None
+        query = sa.select(NotificationRow.payload).where(NotificationRow.event_type.in_(PLACES_EVENT_TYPES))
+        if since is not None:
+            query = query.where(NotificationRow.received_at >= since)
+        payloads = list(session.scalars(query.order_by(NotificationRow.occurred_at, NotificationRow.event_id)))
+    return apply_places_events(uows, payloads)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from connectors.common.parsing import ParseContext
+from connectors.places.csv_files import parse_vacancies
 from services.commands.places import app as places_app
 from services.places.proposals import proposals_for_case
 from services.register.database import migrate
@@ -83,6 +85,22 @@ def test_a_located_child_is_proposed_the_nearest_schools_with_a_vacancy(postgres
         assert [p.name for p in none.providers] == ["Northside Learning Centre", "Bright Tuition"]
     finally:
         uows.dispose()
+    shown = CliRunner().invoke(places_app, ["propose", "--year-group", "Y4", "--postcode", "LS6 3XY",
+                                            "--database-url", postgres_url, "--json"])
+    assert shown.exit_code == 0 and '"name": "Hyde Park Primary"' in shown.stdout
+
+
+def test_places_events_recorded_by_the_matcher_reach_the_picture(postgres_url: str) -> None:
+    migrate(postgres_url)
+    uows = unit_of_work_factory(postgres_url)
+    try:
+        parsed = parse_vacancies(VACANCIES.encode(), "v.csv", ParseContext(today=dt.date(2025, 11, 14)))
+        for event in parsed.events:  # what the matching stream does with an event about no child
+            assert record_notification(uows(), event, None, local_la=LA).child_id is None
+    finally:
+        uows.dispose()
+    synced = CliRunner().invoke(places_app, ["sync", "--database-url", postgres_url])
+    assert synced.exit_code == 0 and '"applied": 6' in synced.stdout
     shown = CliRunner().invoke(places_app, ["propose", "--year-group", "Y4", "--postcode", "LS6 3XY",
                                             "--database-url", postgres_url, "--json"])
     assert shown.exit_code == 0 and '"name": "Hyde Park Primary"' in shown.stdout
