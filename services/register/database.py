@@ -52,25 +52,37 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=False)
 
 
-def _alembic_config() -> Config:
+def _alembic_config(migrations: Path = MIGRATIONS) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("script_location", str(migrations))
     return cfg
+
+
+def upgrade_schema(url_or_engine: str | Engine, migrations: Path, revision: str = "head", *,
+                   what: str = "the register", error: type[Exception] = RegisterDatabaseError) -> None:
+    """Run one Alembic history (the register's, or a part's own beside it) up to ``revision``.
+
+    Each history's ``env.py`` reads the connection from ``config.attributes["connection"]``.
+    """
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    cfg = _alembic_config(migrations)
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except sa.exc.OperationalError as exc:
+        raise error(f"cannot migrate {what} at {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+    finally:
+        if isinstance(url_or_engine, str):
+            engine.dispose()
 
 
 def migrate(url_or_engine: str | Engine, revision: str = "head") -> str:
     """Bring the register's schema to ``revision`` (default: the latest); returns the revision reached."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    cfg = _alembic_config()
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        upgrade_schema(engine, MIGRATIONS, revision)
         return current_revision(engine) or ""
-    except sa.exc.OperationalError as exc:
-        raise RegisterDatabaseError(
-            f"cannot migrate the register at {engine.url.render_as_string(hide_password=True)}: {exc.orig}"
-        ) from exc
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()

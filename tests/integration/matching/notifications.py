@@ -43,8 +43,9 @@ def deletion_return(n: int, *, batch: str = "a", la: str = "383") -> dict[str, A
     event = copy.deepcopy(example_event("school.deletion_return"))
     event["child"] = child(n)
     event["responsible_la"] = la
-    event["source"] = {"partner_id": "school-3832999", "kind": "school", "reference": f"{batch}/{n}"}
-    event["event_id"] = new_event_id("school-3832999", f"{batch}/{n}")
+    event["source"] = {"partner_id": f"school-{la}2999", "kind": "school", "reference": f"{batch}/{n}"}
+    event["event_id"] = new_event_id(f"school-{la}2999", f"{batch}/{n}")
+    event["school_laestab"] = f"{la}2999"
     event["destination_la"] = None
     event["new_address"] = None
     return event

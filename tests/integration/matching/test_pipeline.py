@@ -90,7 +90,8 @@ def test_a_close_call_is_held_for_review_and_recorded_once_a_person_decides(pipe
     assert _count(pipeline, NotificationRow) == 2 and _count(pipeline, ChildRow) == 1
     with pipeline.uows.engine.connect() as conn:
         decided = conn.execute(sa.select(ReviewItemRow)).one()
-    assert (decided.state, decided.decided_by, decided.linked_child_id) == ("accepted", "officer:test", item.candidate_id)
+    assert (decided.state, decided.decided_by) == ("accepted", "officer:test")
+    assert decided.linked_child_id == item.candidate_id
     with pytest.raises(ReviewAlreadyDecided):
         pipeline.apply_reviewed(item.event_id, None, officer="officer:other", reason="changed my mind")
 

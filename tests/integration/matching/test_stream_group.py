@@ -1,0 +1,46 @@
+"""Two matching workers in one consumer group, one SIGKILLed: its partitions move, nothing is lost."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.matching.notifications import deletion_return
+from tests.integration.matching.stream_harness import StreamHarness
+
+AUTHORITIES = ["380", "381", "382", "383", "384", "370"]  # six keys over the topic's six partitions
+N = 600
+
+
+@pytest.fixture
+def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
+    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
+    yield h
+    h.stop_all()
+
+
+@pytest.mark.timeout(420)
+def test_a_killed_worker_hands_its_partitions_to_the_other(harness: StreamHarness) -> None:
+    survivor = harness.start_worker()
+    doomed = harness.start_worker()
+    events = [deletion_return(n, la=AUTHORITIES[n % len(AUTHORITIES)], batch="group") for n in range(N)]
+    harness.produce(events[: N // 2])
+    harness.wait_until(lambda: harness.count("select count(*) from processed_event") >= N // 6, 240,
+                       "both workers to start processing")
+    harness.kill(doomed)
+    killed_at = time.monotonic()
+    harness.produce(events[N // 2:])
+    before = harness.count("select count(*) from processed_event")
+    harness.wait_until(lambda: harness.count("select count(*) from processed_event") > before, 120,
+                       "processing to resume after the kill")
+    recovery = time.monotonic() - killed_at
+    harness.wait_until(lambda: harness.count("select count(*) from processed_event") == N, 300, "every notification")
+    harness.wait_until(lambda: harness.lag() == 0, 120, "the stream to be consumed")
+    assert survivor.poll() is None
+    assert harness.count("select count(*) from notification") == N
+    assert harness.count("select count(*) from child") == N
+    assert harness.count("select count(distinct responsible_la) from notification") == len(AUTHORITIES)
+    print(f"\nfault recovery: matching worker SIGKILLed, processing resumed after {recovery:.1f} s")
