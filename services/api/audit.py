@@ -13,7 +13,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -50,6 +50,20 @@ def entry_hash(seq: int, at: dt.datetime, entry: AuditEntry, prev_hash: str) -> 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_AUDIT = cast(sa.Table, AuditRecordRow.__table__)
+_HEAD_TABLE = cast(sa.Table, AuditHeadRow.__table__)
+_ADVISORY = sa.text("select pg_advisory_xact_lock(:k)")
+_HEAD = sa.select(_HEAD_TABLE.c.seq, _HEAD_TABLE.c.hash).where(_HEAD_TABLE.c.id == 1).with_for_update()
+_MOVE_HEAD = sa.update(_HEAD_TABLE).where(_HEAD_TABLE.c.id == 1).values(
+    seq=sa.bindparam("seq"), hash=sa.bindparam("hash"))
+
+
+def _fit(entry: AuditEntry) -> AuditEntry:
+    """The entry cut to its columns' sizes before hashing, so what is stored is what was hashed."""
+    return AuditEntry(entry.actor[:64], entry.actor_la[:3], entry.action[:60], entry.subject_type[:30],
+                      entry.subject_id[:64], entry.purpose[:300], entry.detail)
+
+
 @dataclass(frozen=True)
 class VerifyReport:
     """The outcome of checking the chain."""
@@ -76,26 +90,31 @@ class AuditLog:
 
     def append_in(self, session: Session, *entries: AuditEntry) -> list[int]:
         """Write entries inside the caller's transaction (they commit or roll back with it)."""
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(sa.text("select pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
-        head = session.get(AuditHeadRow, 1, with_for_update=True)
-        seq, prev = (head.seq, head.hash) if head is not None else (0, GENESIS)
-        out = []
-        for entry in entries:
+        return self.append_on(session.connection(), *entries)
+
+    def append_on(self, conn: sa.Connection, *entries: AuditEntry) -> list[int]:
+        """Write entries on ``conn``'s open transaction (Core statements: this is the hot path)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(_ADVISORY, {"k": _LOCK_KEY})
+        head = conn.execute(_HEAD).one_or_none()
+        seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
+        out, rows = [], []
+        for raw in entries:
+            entry = _fit(raw)
             seq += 1
             at = utc_now()
             digest = entry_hash(seq, at, entry, prev)
-            session.add(AuditRecordRow(seq=seq, at=at, actor=entry.actor, actor_la=entry.actor_la,
-                                       action=entry.action, subject_type=entry.subject_type,
-                                       subject_id=entry.subject_id, purpose=entry.purpose[:300],
-                                       detail=entry.detail, prev_hash=prev, hash=digest))
+            rows.append({"seq": seq, "at": at, "actor": entry.actor, "actor_la": entry.actor_la,
+                         "action": entry.action, "subject_type": entry.subject_type, "subject_id": entry.subject_id,
+                         "purpose": entry.purpose, "detail": entry.detail, "prev_hash": prev, "hash": digest})
             prev = digest
             out.append(seq)
-        if head is None:
-            session.add(AuditHeadRow(id=1, seq=seq, hash=prev))
-        else:
-            head.seq, head.hash = seq, prev
-        session.flush()
+        if rows:
+            conn.execute(sa.insert(_AUDIT), rows)
+            if head is None:
+                conn.execute(sa.insert(_HEAD_TABLE), {"id": 1, "seq": seq, "hash": prev})
+            else:
+                conn.execute(_MOVE_HEAD, {"seq": seq, "hash": prev})
         return out
 
     def entries(self, *, after: int = 0, limit: int = 100, actor: str | None = None,
@@ -147,7 +166,7 @@ class AuditLog:
 
 @dataclass
 class _Unit:
-    rows: list[Any]
+    rows: list[tuple[sa.Table, dict[str, Any]]]  # (table, values) inserted with the audit entries
     entries: list[AuditEntry]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
@@ -168,8 +187,9 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def write(self, rows: list[Any], entries: list[AuditEntry], timeout_s: float = 30.0) -> None:
-        """Add ``rows`` and append ``entries`` durably; raises what the database raised for them."""
+    def write(self, rows: list[tuple[sa.Table, dict[str, Any]]], entries: list[AuditEntry],
+              timeout_s: float = 30.0) -> None:
+        """Insert ``rows`` and append ``entries`` durably; raises what the database raised for them."""
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cmehub-group-commit", daemon=True)
@@ -182,11 +202,15 @@ class GroupCommit:
             raise unit.error
 
     def _commit(self, batch: list[_Unit]) -> None:
-        with self.audit._lock, self.sessions() as session:
+        engine = self.sessions.kw["bind"]
+        with self.audit._lock, engine.begin() as conn:
+            by_table: dict[sa.Table, list[dict[str, Any]]] = {}
             for unit in batch:
-                session.add_all(unit.rows)
-            self.audit.append_in(session, *(e for unit in batch for e in unit.entries))
-            session.commit()
+                for table, values in unit.rows:
+                    by_table.setdefault(table, []).append(values)
+            for table, values_list in by_table.items():
+                conn.execute(sa.insert(table), values_list)
+            self.audit.append_on(conn, *(e for unit in batch for e in unit.entries))
 
     def _run(self) -> None:
         while True:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 import structlog
@@ -162,36 +164,51 @@ class ChildFacts:
 
 
 _OPEN = [s.value for s in CaseStatus if s is not CaseStatus.CLOSED]
+RECORD_WHEN_IDLE_S = 0.5  # record enquiries in the register once none has arrived for this long...
+RECORD_BACKLOG_LIMIT = 120  # ...or after this many waits (a minute) under continuous load
 
 
-def child_facts(session: Session, child_id: str, with_address: bool) -> ChildFacts | None:
+_LAST_IDENTITY = sa.select(sa.func.max(IdentityRow.recorded_on)).where(IdentityRow.child_id == ChildRow.id)
+_LAST_ADDRESS = sa.select(sa.func.max(AddressRow.recorded_on)).where(AddressRow.child_id == ChildRow.id)
+_HEAD = sa.select(ChildRow.restricted, ChildRow.current_school, ChildRow.created_on,
+                  _LAST_IDENTITY.scalar_subquery(), _LAST_ADDRESS.scalar_subquery()
+                  ).where(ChildRow.id == sa.bindparam("child_id"))
+_LAST_MOVE = sa.select(sa.func.max(TransitionRow.on)).where(TransitionRow.case_id == CaseRow.id).scalar_subquery()
+_CASE = (sa.select(CaseRow.status, CaseRow.located_la, CaseRow.date_last_seen, CaseRow.referred_on, _LAST_MOVE)
+         .where(CaseRow.child_id == sa.bindparam("child_id"))
+         .order_by(CaseRow.status.in_(_OPEN).desc(), CaseRow.referred_on.desc()).limit(1))
+_ADDRESS = (sa.select(AddressRow.lines, AddressRow.town, AddressRow.postcode)
+            .where(AddressRow.child_id == sa.bindparam("child_id"), AddressRow.valid_to.is_(None))
+            .order_by(AddressRow.seq.desc()).limit(1))
+_ENQUIRY = cast(sa.Table, EnquiryRecordRow.__table__)
+_OWN = sa.select(_ENQUIRY.c.id).where(_ENQUIRY.c.id == sa.bindparam("id"),
+                                       _ENQUIRY.c.client_id == sa.bindparam("client_id"))
+
+
+def child_facts(conn: sa.Connection | Session, child_id: str, with_address: bool) -> ChildFacts | None:
     """The facts of one child and its current case (the open one, else the latest), or None if gone."""
-    head = session.execute(sa.select(
-        ChildRow.restricted, ChildRow.current_school, ChildRow.created_on,
-        sa.select(sa.func.max(IdentityRow.recorded_on)).where(IdentityRow.child_id == ChildRow.id)
-        .scalar_subquery(),
-        sa.select(sa.func.max(AddressRow.recorded_on)).where(AddressRow.child_id == ChildRow.id).scalar_subquery(),
-    ).where(ChildRow.id == child_id)).one_or_none()
+    params = {"child_id": child_id}
+    head = conn.execute(_HEAD, params).one_or_none()
     if head is None:
         return None
     restricted, school, created, identity_on, address_on = head
-    last_move = sa.select(sa.func.max(TransitionRow.on)).where(TransitionRow.case_id == CaseRow.id).scalar_subquery()
-    case = session.execute(
-        sa.select(CaseRow.status, CaseRow.located_la, CaseRow.date_last_seen, CaseRow.referred_on, last_move)
-        .where(CaseRow.child_id == child_id)
-        .order_by(CaseRow.status.in_(_OPEN).desc(), CaseRow.referred_on.desc()).limit(1)).one_or_none()
+    case = conn.execute(_CASE, params).one_or_none()
     dates = [d for d in (created, identity_on, address_on) if d]
     if case is not None:
         dates += [d for d in (case[2], case[3], case[4]) if d]
     address = None
     if with_address and not restricted:
-        found = session.execute(sa.select(AddressRow.lines, AddressRow.town, AddressRow.postcode)
-                                .where(AddressRow.child_id == child_id, AddressRow.valid_to.is_(None))
-                                .order_by(AddressRow.seq.desc()).limit(1)).one_or_none()
+        found = conn.execute(_ADDRESS, params).one_or_none()
         if found is not None:
-            address = {"lines": list(found[0] or []), "town": found[1], "postcode": found[2]}
+            lines = found[0] if isinstance(found[0], list) else json.loads(found[0] or "[]")
+            address = {"lines": list(lines), "town": found[1], "postcode": found[2]}
     return ChildFacts(child_id, bool(restricted), school, max(dates) if dates else None,
                       case[0] if case is not None else "no_case", case[1] if case is not None else None, address)
+
+
+def enquiry_values(row: EnquiryRecordRow) -> dict[str, Any]:
+    """The row as column values (written with Core by the group commit)."""
+    return {c.key: getattr(row, c.key) for c in _ENQUIRY.columns}
 
 
 class WhereaboutsService:
@@ -210,6 +227,8 @@ class WhereaboutsService:
         self.uows = uows
         self.recorded = threading.Event()  # set when enquiries wait to be recorded in the register
         self._stopping = False
+        self.last_asked = 0.0
+        self.pending_hint = 0
         years = range(dt.date.today().year - 1, dt.date.today().year + 3)
         self.calendar = clocks.SchoolCalendar(la_code=la_code, years=(),
                                               bank_holidays=clocks.english_bank_holidays(years))
@@ -219,8 +238,8 @@ class WhereaboutsService:
     def _facts(self, child_id: str | None, purpose: Purpose) -> ChildFacts | None:
         if not child_id:
             return None
-        with self.sessions() as session:
-            return child_facts(session, child_id, "address" in DISCLOSED[purpose])
+        with self.uows.engine.connect() as conn:
+            return child_facts(conn, child_id, "address" in DISCLOSED[purpose])
 
     def ask(self, asker: Asker, asked: EnquiryAsked, now: dt.datetime | None = None) -> EnquiryRecordRow:
         """Answer an enquiry now and store it with its audit entries (one group commit).
@@ -232,7 +251,9 @@ class WhereaboutsService:
         enquiry_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmehub:{asker.client_id}:{asked.reference}"))
                       if asked.reference else str(uuid.uuid4()))
         if asked.reference:
-            existing = self.get(enquiry_id, asker.client_id)
+            with self.uows.engine.connect() as conn:
+                seen = conn.execute(_OWN, {"id": enquiry_id, "client_id": asker.client_id}).first()
+            existing = self.get(enquiry_id, asker.client_id) if seen is not None else None
             if existing is not None:
                 return existing
         if self.index.mark is None:
@@ -267,7 +288,8 @@ class WhereaboutsService:
             entries.append(AuditEntry(asker.client_id, asker.la_code, "child.read", "child", facts.child_id, purpose,
                                       f"enquiry {enquiry_id}; disclosed {','.join(sorted(answer['known'] or {}))}"
                                       if status is EnquiryStatus.KNOWN else f"enquiry {enquiry_id}; held for review"))
-        self.writer.write([row], entries)
+        self.writer.write([(_ENQUIRY, enquiry_values(row))], entries)
+        self.last_asked = time.monotonic()
         self.recorded.set()
         return row
 
@@ -336,6 +358,13 @@ class WhereaboutsService:
             if self._stopping:
                 return
             try:
+                # Answers come first: while enquiries keep arriving, recording waits (the rows are durable
+                # and marked pending), unless the backlog grows past RECORD_BACKLOG_LIMIT.
+                while time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S and \
+                        self.pending_hint < RECORD_BACKLOG_LIMIT and not self._stopping:
+                    self.pending_hint += 1
+                    await asyncio.sleep(RECORD_WHEN_IDLE_S)
+                self.pending_hint = 0
                 while await asyncio.to_thread(self.record_pending) > 0:
                     await asyncio.sleep(0.05)  # leave room for requests between batches
             except Exception as exc:  # the rows stay pending and are retried on the next wake

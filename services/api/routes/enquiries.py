@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from services.api.deps import AuthorityCaller, HubDep, OfficerCaller
@@ -130,7 +131,7 @@ EnquiryId = Annotated[str, Path(max_length=64)]
 
 @router.post("", status_code=201, response_model=EnquiryAnswer, response_model_exclude_none=True,
              responses={503: {"model": Problem}}, summary="Ask whether a child is known here")
-async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep, response: Response) -> EnquiryAnswer:
+async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response:
     """Answered at once: ``known``, ``possible`` (a person reviews it by ``review_by``) or ``not_known``."""
     subject = EnquirySubject(
         given_name=body.child.given_name, surname=body.child.surname, middle_names=body.child.middle_names,
@@ -143,8 +144,16 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep, response: R
     except IndexNotReady as exc:
         raise HTTPException(503, detail=str(exc), headers={"Retry-After": "30"}) from exc
     hub.metrics.enquiries.labels(row.status).inc()
-    response.headers["Location"] = f"/v1/enquiries/{row.id}"
-    return answer_of(row)
+    # The answer was built by the service in the documented shape: sent as is (no second validation).
+    return JSONResponse(_without_none(row.answer), status_code=201, headers={"Location": f"/v1/enquiries/{row.id}"})
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value]
+    return value
 
 
 @router.get("", response_model=EnquiryList, response_model_exclude_none=True, summary="Your enquiries")
