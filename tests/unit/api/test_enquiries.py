@@ -190,3 +190,11 @@ def test_new_children_are_found_once_the_index_catches_up(client: TestClient, ne
     assert app_seeded.state.hub.index.refresh() == 1
     after = client.post("/v1/enquiries", json=ask("Newcomer", "ARRIVAL", "2016-03-03", "M"), headers=neighbour)
     assert after.json()["status"] == "known"
+
+
+def test_long_purpose_keeps_the_audit_chain_verifiable(client: TestClient, neighbour: dict[str, str],
+                                                      app_seeded: FastAPI) -> None:
+    body = ask("Amina", "EXAMPLE", "2014-02-15", "F")
+    body["purpose"]["text"] = "p" * 500  # longer than the audit column: stored cut, and hashed as stored
+    assert client.post("/v1/enquiries", json=body, headers=neighbour).status_code == 201
+    assert app_seeded.state.hub.audit.verify().ok
