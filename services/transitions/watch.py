@@ -119,6 +119,8 @@ def sync_expectations(
             NotificationRow.responsible_la == la).order_by(NotificationRow.occurred_at, NotificationRow.event_id)
         if since is not None:
             query = query.where(NotificationRow.received_at >= since)
+        # One read of the authority's expectations, not one per notification.
+        known = {row.id: row for row in session.scalars(sa.select(Row).where(Row.la_code == la))}
         for n in session.scalars(query):
             wanted = _wanted(n, la)
             if wanted is None or n.child_id is None:
@@ -127,12 +129,13 @@ def sync_expectations(
             days = policy.no_show_school_days if kind == OFFER else policy.admission_return_school_days
             due = calendar.add_school_days(start, days)
             row_id = expectation_id(n.child_id, kind, key)
-            row = session.get(Row, row_id)
+            row = known.get(row_id)
             if row is None:
-                session.add(Row(id=row_id, child_id=n.child_id, la_code=la, kind=kind, school_laestab=school,
-                                year_group=year, application_reference=ref, previous_school=previous,
-                                expected_start=start, school_days_allowed=days, due_on=due, state=EXPECTED,
-                                source_event_id=n.event_id))
+                row = known[row_id] = Row(
+                    id=row_id, child_id=n.child_id, la_code=la, kind=kind, school_laestab=school, year_group=year,
+                    application_reference=ref, previous_school=previous, expected_start=start,
+                    school_days_allowed=days, due_on=due, state=EXPECTED, source_event_id=n.event_id)
+                session.add(row)
                 summary.expectations_added += 1
             elif row.state == EXPECTED and row.source_event_id != n.event_id and (
                     row.expected_start, row.school_laestab) != (start, school):
