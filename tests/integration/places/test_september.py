@@ -7,13 +7,14 @@ import random
 
 import sqlalchemy as sa
 
+from schemas.events import make_envelope, make_event
 from services.register.database import migrate
 from services.register.handlers import calendar_for, record_notification
 from services.register.model import CaseStatus, DfeReason
 from services.register.orm import CaseRow
 from services.register.unit_of_work import UnitOfWorkFactory, unit_of_work_factory
 from services.transitions.offer_days import national_offer_day, september_start
-from services.transitions.watch import TransitionPolicy, close_task, open_tasks, run_watch
+from services.transitions.watch import TransitionPolicy, close_task, expectations_for_child, open_tasks, run_watch
 from tests.integration.places.builders import admission_return, child, deletion_to_school, offer
 
 LA = "383"
@@ -147,5 +148,30 @@ def test_a_deletion_return_naming_a_school_expects_its_admission_return(postgres
         with uows() as uow:
             case = uow.register.get_case(case_id)
             assert case is not None and case.dfe_reason is DfeReason.WHEREABOUTS_UNKNOWN
+    finally:
+        uows.dispose()
+
+
+def test_an_accepted_offer_moves_the_expected_start(postgres_url: str) -> None:
+    migrate(postgres_url)
+    uows = unit_of_work_factory(postgres_url)
+    calendar = calendar_for(LA)
+    rng = random.Random(8)
+    try:
+        payload = child(9, dt.date(2016, 7, 7), rng)
+        made = offer(payload, "IYA-9", PRIMARY, "Y4", dt.date(2025, 10, 20), dt.date(2025, 11, 3), "in_year")
+        cid = record_notification(uows(), made, None, local_la=LA).child_id
+        assert cid
+        accepted = make_event("admissions.offer_accepted", make_envelope(
+            "admissions.offer_accepted", partner_id="la:383:admissions", source_kind="authority",
+            responsible_la=LA, occurred_at=dt.datetime(2025, 10, 22, 9, tzinfo=dt.UTC), reference="accept/IYA-9"),
+            child=payload, application_reference="IYA-9", school_laestab=PRIMARY, accepted_on=dt.date(2025, 10, 22),
+            expected_start_date=dt.date(2025, 11, 17))
+        record_notification(uows(), accepted, cid, local_la=LA)
+        first_due = calendar.add_school_days(dt.date(2025, 11, 3), 5)
+        assert run_watch(uows, LA, first_due).no_shows == []  # the start moved two weeks on
+        (expectation,) = expectations_for_child(uows, cid)
+        assert expectation["expected_start"] == dt.date(2025, 11, 17) and expectation["state"] == "expected"
+        assert len(run_watch(uows, LA, calendar.add_school_days(dt.date(2025, 11, 17), 5)).no_shows) == 1
     finally:
         uows.dispose()
