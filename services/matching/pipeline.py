@@ -2,8 +2,10 @@
 
 The business step of the stream, the review queue and the tests: no Kafka here. A notification's
 register effects, its decision with the evidence and its processed id are written together, so a
-redelivered notification changes nothing. On PostgreSQL a batch shares one transaction (one commit,
-each notification in its own savepoint, so one bad notification fails alone); SQLite commits each.
+redelivered notification changes nothing. On PostgreSQL a batch shares one transaction and is
+written with one flush (the INSERTs of the whole batch go out a table at a time); if any notification
+of it fails, the batch is done again with each notification in its own savepoint, so one bad
+notification fails alone. SQLite commits each.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+import sqlalchemy as sa
 import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from schemas.events import to_jsonable
-from services.matching.blocking import BlockingIndex
+from services.matching.blocking import BlockingIndex, Prepared
 from services.matching.decision import ComparisonWeight, LinkDecision
 from services.matching.engine import Linker
 from services.matching.outputs import case_transfer_event, match_decision_event, register_change_events
@@ -28,7 +31,7 @@ from services.matching.register_view import child_record, load_index
 from services.matching.store import MatchDecisionRow, ReviewItemRow
 from services.register.database import session_factory
 from services.register.handlers import RecordOutcome, record_notification
-from services.register.repository import RegisterRepository
+from services.register.repository import BatchCache, RegisterRepository
 from services.register.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("cmehub.matching")
@@ -85,6 +88,51 @@ class _Step(UnitOfWork):
         self.register.forget()
 
 
+class _BatchFailed(Exception):
+    """A notification of a batch written in one flush failed: do the batch again with savepoints."""
+
+
+class _Pending(UnitOfWork):
+    """One notification's unit of work in a batch written with one flush at its end.
+
+    ``commit`` writes the domain objects back onto rows (nothing goes to the database yet). There is
+    no savepoint to roll back to, so leaving after adding rows without committing spoils the batch,
+    which the pipeline then does again with savepoints.
+    """
+
+    def __init__(self, session: Session, cache: BatchCache, added: list[int],
+                 before_commit: BeforeCommit | None = None) -> None:
+        self._shared = session
+        self._cache = cache
+        self._added = added  # rows added to the session so far (counted by the pipeline's listener)
+        self.before_commit = before_commit
+        self._committed = False
+        self._added_before = 0
+
+    def __enter__(self) -> _Pending:
+        self.session = self._shared
+        self.register = RegisterRepository(self._shared, self._cache)
+        self._committed = False
+        self._added_before = self._added[0]
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        spoilt = not self._committed and self._added[0] != self._added_before
+        self.session = None
+        if spoilt and exc_type is None:
+            raise _BatchFailed("a notification left without committing after adding rows")
+
+    def commit(self) -> None:
+        assert self.session is not None
+        if self.before_commit is not None:
+            self.before_commit(self.session, self.register)
+        self.register.sync()
+        self._committed = True
+
+    def rollback(self) -> None:
+        raise _BatchFailed("a notification rolled back inside a batch written with one flush")
+
 class _Single(UnitOfWork):
     """A unit of work of its own (SQLite, reviews) with the matcher's rows in the same transaction."""
 
@@ -126,6 +174,11 @@ class NotificationPipeline:
         self.clock = clock
         self.shares_transactions = uows.engine.dialect.name == "postgresql"
         self._indexes: dict[str, BlockingIndex] = {}
+        # While a batch is written with one flush: what it changed in the index, to put back on failure,
+        # the notifications held for review and the decisions it wrote (not in the database yet).
+        self._undo: list[tuple[str, str, Prepared | None]] | None = None
+        self._held: set[str] = set()
+        self._decisions: dict[str, MatchDecisionRow] = {}
 
     # -- the index ------------------------------------------------------------------------------
 
@@ -139,8 +192,12 @@ class NotificationPipeline:
 
     def _index(self, la_code: str, record: PersonRecord) -> None:
         index = self.index_for(la_code)
+        before = None
         if record.id in index.positions:
+            before = index.records[index.positions[record.id]]
             index.remove(record.id)
+        if self._undo is not None:
+            self._undo.append((la_code, record.id, before))
         index.add(record)
 
     def forget_indexes(self) -> None:
@@ -168,6 +225,10 @@ class NotificationPipeline:
                 with session_factory(self.uows.engine)() as probe:
                     results.append(self._one(event, lambda hook: _Single(self.uows, hook), probe))
             return results
+        if len(events) > 1:
+            flushed = self._in_one_flush(events)
+            if flushed is not None:
+                return flushed
         session = session_factory(self.uows.engine)()
         try:
             results = [self._one(event, lambda hook: _Step(session, hook), session) for event in events]
@@ -180,6 +241,55 @@ class NotificationPipeline:
             session.close()
         return results
 
+    def _in_one_flush(self, events: Sequence[Mapping[str, Any]]) -> list[Applied | Exception] | None:
+        """The whole batch in one transaction and one flush, or None when a notification of it failed
+        (then nothing of it is kept, the index is as before, and the caller uses savepoints)."""
+        session = session_factory(self.uows.engine)()
+        cache = BatchCache()
+        added = [0]
+
+        def count_added(_session: Session, _instance: object) -> None:
+            added[0] += 1
+
+        sa.event.listen(session, "transient_to_pending", count_added)
+        self._undo = []
+        try:
+            ids = [str(e["event_id"]) for e in events]
+            done = RegisterRepository(session).processed_among(ids)
+            held = set(session.scalars(sa.select(ReviewItemRow.event_id).where(ReviewItemRow.event_id.in_(ids))))
+            cache.processed.update((i, i in done) for i in ids)
+            if done or held:  # their decisions are published again: read them in one query
+                session.scalars(sa.select(MatchDecisionRow).where(MatchDecisionRow.event_id.in_(done | held))).all()
+            self._held, self._decisions = held, {}
+            results: list[Applied | Exception] = []
+            for event in events:
+                results.append(self._process(event, lambda hook: _Pending(session, cache, added, hook), session, cache))
+            session.commit()
+        except (_BatchFailed, IntegrityError, LookupError, ValueError, TypeError):
+            session.rollback()
+            self._undo_index()
+            return None
+        except BaseException:
+            session.rollback()
+            self.forget_indexes()  # it may hold children of the transaction that did not commit
+            raise
+        finally:
+            session.close()
+            self._undo = None
+            self._held, self._decisions = set(), {}
+        return results
+
+    def _undo_index(self) -> None:
+        """Put back the index entries the failed batch replaced, newest first."""
+        for la, record_id, before in reversed(self._undo or []):
+            index = self._indexes.get(la)
+            if index is None:
+                continue
+            if record_id in index.positions:
+                index.remove(record_id)
+            if before is not None:
+                index.add_prepared(before)
+
     def _one(self, event: Mapping[str, Any], unit: Callable[[BeforeCommit | None], UnitOfWork],
              session: Session) -> Applied | Exception:
         try:
@@ -190,10 +300,15 @@ class NotificationPipeline:
             return exc
 
     def _process(self, event: Mapping[str, Any], unit: Callable[[BeforeCommit | None], UnitOfWork],
-                 session: Session) -> Applied:
+                 session: Session, cache: BatchCache | None = None) -> Applied:
         event_id = str(event["event_id"])
         la = self.local_la or str(event["responsible_la"])
-        if RegisterRepository(session).is_processed(event_id) or session.get(ReviewItemRow, event_id) is not None:
+        if cache is not None:
+            seen = cache.processed.get(event_id, False) or event_id in self._held
+        else:
+            seen = (RegisterRepository(session).is_processed(event_id)
+                    or session.get(ReviewItemRow, event_id) is not None)
+        if seen:
             return self._redelivered(event, session)
         if not event.get("child"):
             outcome = record_notification(unit(None), event, None, local_la=la)
@@ -245,6 +360,13 @@ class NotificationPipeline:
     # -- helpers ----------------------------------------------------------------------------------
 
     def _decision_row(self, event: Mapping[str, Any], decision: LinkDecision, child_id: str | None) -> MatchDecisionRow:
+        row = self._new_decision_row(event, decision, child_id)
+        if self._undo is not None:  # a batch in one flush: a repeat of this event later in it finds it here
+            self._decisions[row.event_id] = row
+        return row
+
+    def _new_decision_row(self, event: Mapping[str, Any], decision: LinkDecision,
+                          child_id: str | None) -> MatchDecisionRow:
         return MatchDecisionRow(
             event_id=str(event["event_id"]), event_type=str(event["event_type"]),
             responsible_la=str(event["responsible_la"]), decision=decision.decision, rule=decision.rule,
@@ -269,7 +391,9 @@ class NotificationPipeline:
 
         with unit(add_item) as uow:
             uow.commit()
-        log.info("notification held for review", event_id=event_id, event_type=event.get("event_type"))
+        if self._undo is not None:
+            self._held.add(event_id)
+        log.debug("notification held for review", event_id=event_id, event_type=event.get("event_type"))
         applied = Applied(event_id, decision=decision, held_for_review=True)
         applied.outputs.append(("cme.match.decisions", self._decision_event(event, decision, None)))
         return applied
@@ -299,7 +423,7 @@ class NotificationPipeline:
         """A notification already processed: publish its decision again (same id), change nothing."""
         event_id = str(event["event_id"])
         applied = Applied(event_id, duplicate=True)
-        row = session.get(MatchDecisionRow, event_id)
+        row = self._decisions.get(event_id) or session.get(MatchDecisionRow, event_id)
         if row is not None:
             decision = LinkDecision(
                 record_id=event_id, decision=row.decision,  # type: ignore[arg-type]

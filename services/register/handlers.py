@@ -326,7 +326,8 @@ def record_notification(
             if not uow.register.is_processed(event_id):
                 raise
             return RecordOutcome(event_id=event_id, duplicate=True)
-    log.info("register.notification_recorded", event_id=event_id, event_type=event.get("event_type"),
+    # Debug, not info: one line per notification costs more than recording it on a busy stream.
+    log.debug("register.notification_recorded", event_id=event_id, event_type=event.get("event_type"),
              outcome=outcome.summary())
     return outcome
 
