@@ -4,9 +4,9 @@ A school in LA 384 pushes a deletion return to hub B; hub B's register takes it 
 LA 383 asks hub B through hub A and is told the child is known; both audit logs hold the enquiry;
 ``cmehub audit verify`` passes on hub B, then fails once one audit row is edited in the database.
 
-Hub B's register is fed from Kafka by the register's own handler (``record_notification``): the
-step the matching worker performs in a running hub (``cmehub up``), done here so the test does not
-depend on the worker's start-up time.
+Hub B's register is fed from Kafka by the matching worker's own pipeline (``NotificationPipeline``:
+link, then the register's handler), called here on the events read back from the broker rather
+than through a faust worker process, so the test does not depend on the worker's start-up time.
 """
 
 from __future__ import annotations
@@ -32,10 +32,11 @@ from kafka import KafkaConsumer, TopicPartition
 from schemas.codec import default_codec
 from services.api.clients import ClientRegistry
 from services.api.database import migrate as migrate_api
+from services.matching.database import migrate as migrate_matching
+from services.matching.pipeline import NotificationPipeline
 from services.register.database import make_engine, session_factory
 from services.register.database import migrate as migrate_register
-from services.register.handlers import record_notification
-from services.register.unit_of_work import UnitOfWork
+from services.register.unit_of_work import UnitOfWorkFactory
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -76,6 +77,7 @@ class Hub:
                     "CMEHUB_API_PEERS": json.dumps(peers or [])}
         self.process: subprocess.Popen[bytes] | None = None
         migrate_register(url)
+        migrate_matching(url)
         migrate_api(url)
 
     def cmehub(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -140,7 +142,7 @@ def _end_offsets(bootstrap: str, topic: str) -> dict[TopicPartition, int]:
 
 def _take_into_register(bootstrap: str, topic: str, since: dict[TopicPartition, int], event_ids: set[str],
                         url: str, la: str) -> list[dict[str, Any]]:
-    """Read our events off the broker and record each in the hub's register as a new child."""
+    """Read our events off the broker and put them through the matching pipeline into the hub's register."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=20000)
     parts = consumer.partitions_for_topic(topic) or set()
     tps = [TopicPartition(topic, p) for p in parts]
@@ -157,12 +159,13 @@ def _take_into_register(bootstrap: str, topic: str, since: dict[TopicPartition, 
                 break
     finally:
         consumer.close()
-    engine = make_engine(url)
+    uows = UnitOfWorkFactory(make_engine(url))
     try:
+        pipeline = NotificationPipeline(uows, local_la=la)
         for event in found:
-            record_notification(UnitOfWork(session_factory(engine)), event, None, local_la=la)
+            pipeline.process(event)
     finally:
-        engine.dispose()
+        uows.dispose()
     return found
 
 
