@@ -246,10 +246,11 @@ def dashboard_page(request: Request, viewer: Annotated[Viewer, Depends(viewer_fo
     today = dt.date.today()
     month = Period(today.replace(day=1), today)
     year = school_year_of(today)
-    la = viewer.state.hub.settings.la_code
-    with viewer.state.hub.sessions() as session:
-        this_month = dashboard(session, today, month, la)
-        series = queries.cme_over_time(session, today)
+    state = viewer.state
+    with state.hub.sessions() as session:
+        scope = state.hub.settings.la_code if state.shared_register(session) else None
+        this_month = dashboard(session, today, month, scope)
+        series = state.cme_series(session, today)
         pace = queries.pace_bands(session, year.start, min(year.end, today))
     points = [(d.strftime("%b %y"), n) for d, n in series]
     return page(request, viewer, "dashboard.html", m=this_month, series=points, pace=pace, year=year,

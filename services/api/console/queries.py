@@ -24,7 +24,7 @@ class CaseloadFilter:
 
     status: str = "open"  # "open", "all" or one CaseStatus value
     risk: str = ""  # a RiskFlag value
-    school: str = ""  # a LAESTAB (last school of the episode or the child's current school)
+    school: str = ""  # a LAESTAB: the school the child was last on roll at before the episode
     overdue: bool = False
     offset: int = 0
 
@@ -68,7 +68,7 @@ def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) 
     if f.risk in {r.value for r in RiskFlag}:
         where.append(CaseRow.risk_mask.op("&")(RISK_BITS[RiskFlag(f.risk)]) != 0)
     if f.school:
-        where.append(sa.or_(CaseRow.last_school == f.school, ChildRow.current_school == f.school))
+        where.append(CaseRow.last_school == f.school)
     if f.overdue:
         where.append(sa.exists(sa.select(TaskRow.id).where(TaskRow.case_id == CaseRow.id, _overdue(today))))
     base = sa.select(CaseRow.id).join(ChildRow, ChildRow.id == CaseRow.child_id).where(*where)
@@ -97,6 +97,11 @@ def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) 
         rows.append(CaseloadRow(case_id, child_id, given, surname, dob, status, reason, referred, school, flags,
                                 overdue, next_due, bool(restricted)))
     return Caseload(rows, total, f.offset)
+
+
+def other_authorities(session: Session, la_code: str) -> bool:
+    """Whether the register holds children of authorities other than ``la_code`` (a shared hub)."""
+    return session.scalar(sa.select(sa.exists().where(ChildRow.la_code != la_code))) is True
 
 
 def current_names(session: Session, child_ids: list[str]) -> dict[str, tuple[str | None, str | None, dt.date | None]]:
@@ -132,24 +137,36 @@ def month_ends(today: dt.date, months: int) -> list[dt.date]:
 
 
 def cme_over_time(session: Session, today: dt.date, months: int = 12) -> list[tuple[dt.date, int]]:
-    """Children missing education at each month end: referrals so far less CME episodes ended so far.
+    """Children missing education at each month end (today for this month), in one statement.
 
-    Two grouped scans (by referral day and by end day) instead of one count per month.
+    CME at the first month end, then the referrals and the ends of CME since, by day: three
+    index-only scans of the window's episodes rather than a pass over every episode per month.
     """
-    referred: list[tuple[dt.date, int]] = [
-        (day, int(n)) for day, n in session.execute(sa.select(CaseRow.referred_on, sa.func.count())
-                                                    .where(CaseRow.referred_on <= today).group_by(CaseRow.referred_on))]
-    ended: list[tuple[dt.date, int]] = [
-        (day, int(n)) for day, n in session.execute(
-            sa.select(CaseRow.cme_ended_on, sa.func.count()).where(CaseRow.cme_ended_on <= today)
-            .group_by(CaseRow.cme_ended_on))
-        if day is not None]
+    ends = month_ends(today, months)
+    first = ends[0]
+    at_first = _window_count(first)
+    referred = (sa.select(sa.literal("in"), CaseRow.referred_on, sa.func.count())
+                .where(CaseRow.referred_on > first, CaseRow.referred_on <= today).group_by(CaseRow.referred_on))
+    ended = (sa.select(sa.literal("out"), CaseRow.cme_ended_on, sa.func.count())
+             .where(CaseRow.cme_ended_on > first, CaseRow.cme_ended_on <= today).group_by(CaseRow.cme_ended_on))
+    base = sa.select(sa.literal("base"), sa.literal(first, sa.Date), sa.select(sa.func.count()).select_from(
+        at_first).scalar_subquery())
+    changes: list[tuple[str, dt.date, int]] = [(str(k), d, int(n)) for k, d, n in session.execute(
+        sa.union_all(base, referred, ended))]
+    start = next(n for k, _, n in changes if k == "base")
     out = []
-    for end in month_ends(today, months):
-        started = sum(n for day, n in referred if day <= end)
-        stopped = sum(n for day, n in ended if day <= end)
-        out.append((end, started - stopped))
+    for end in ends:
+        arrived = sum(n for k, d, n in changes if k == "in" and d <= end)
+        left = sum(n for k, d, n in changes if k == "out" and d <= end)
+        out.append((end, start + arrived - left))
     return out
+
+
+def _window_count(day: dt.date) -> sa.Subquery:
+    """Episodes CME on ``day``: open ones and ones ending later, as two index-only branches."""
+    still_open = sa.select(sa.literal(1)).where(CaseRow.cme_ended_on.is_(None), CaseRow.referred_on <= day)
+    ended_later = sa.select(sa.literal(1)).where(CaseRow.cme_ended_on > day, CaseRow.referred_on <= day)
+    return sa.union_all(still_open, ended_later).subquery()
 
 
 # Bands of days from referral to provision, for the chart.

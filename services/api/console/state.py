@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
 
 from services.api.bootstrap import HubServices
 from services.api.console import queries
@@ -23,6 +24,7 @@ from services.register.unit_of_work import UnitOfWorkFactory
 
 HERE = Path(__file__).parent
 REJECT_WINDOW = dt.timedelta(days=7)
+SERIES_TTL_S = 60.0
 
 
 class ReviewDecisions(NotificationPipeline):
@@ -51,6 +53,8 @@ class ConsoleState:
         self._ready = False
         self._ready_lock = threading.Lock()
         self._partners: tuple[float, list[PartnerFigures]] | None = None
+        self._series: tuple[float, dt.date, list[tuple[dt.date, int]]] | None = None
+        self._shared: tuple[float, bool] | None = None
         self._partners_lock = threading.Lock()
 
     def ensure_tables(self) -> None:
@@ -62,6 +66,20 @@ class ConsoleState:
                 migrate(self.hub.engine)
                 migrate_matching(self.hub.engine)
                 self._ready = True
+
+    def shared_register(self, session: Session) -> bool:
+        """Whether children of other authorities share this register (checked every five minutes): the
+        dashboard then counts this authority's children only, at the price of a join."""
+        if self._shared is None or time.monotonic() - self._shared[0] > 300:
+            self._shared = (time.monotonic(), queries.other_authorities(session, self.hub.settings.la_code))
+        return self._shared[1]
+
+    def cme_series(self, session: Session, today: dt.date) -> list[tuple[dt.date, int]]:
+        """CME at each month end over the last year; kept for a minute (past months rarely move)."""
+        cached = self._series
+        if cached is None or cached[1] != today or time.monotonic() - cached[0] > SERIES_TTL_S:
+            cached = self._series = (time.monotonic(), today, queries.cme_over_time(session, today))
+        return cached[2]
 
     def partners(self, max_age_s: float = 30.0) -> list[PartnerFigures]:
         """Each partner's last message, recent volume and reject rate (cached for ``max_age_s``)."""
