@@ -130,7 +130,9 @@ def test_operator_replays_a_dead_letter_and_never_sees_names(hub: Hub, driver: W
         driver.get(hub.url + path)
         for name in hub.demo.names:
             assert name not in driver.page_source, f"{name!r} is shown unmasked to an operator on {path}"
-    screenshot(driver, "case-operator")
+        if "/cases/" in path:
+            screenshot(driver, "case-operator")
+    screenshot(driver, "enquiries-operator")
     driver.get(f"{hub.url}/console/operations")
     # Keyboard only: Tab to the replay button, Enter.
     tab_to(driver, lambda e: e.tag_name == "button" and "Replay" in e.text, limit=120)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from schemas.events import empty_address, empty_child, make_envelope, make_event, validate
 from services.api.console.database import migrate as migrate_console
 from services.api.database import migrate as migrate_api
+from services.api.store import EnquiryRecordRow
 from services.matching.database import migrate as migrate_matching
 from services.matching.pipeline import NotificationPipeline
-from services.register.database import make_engine
+from services.register.database import make_engine, session_factory
 from services.register.database import migrate as migrate_register
 from services.register.unit_of_work import UnitOfWorkFactory
 
@@ -80,6 +82,35 @@ def patient_update(day: dt.date, ref: str, kid: dict[str, Any]) -> dict[str, Any
                   nhs_number_verified=True, deceased=False)
 
 
+def enquiry(day: dt.date, ref: str, kid: dict[str, Any], enquiry_id: str) -> dict[str, Any]:
+    return _event("la.enquiry", day, ref, kid, "authority", "la-383", from_la=LA, to_la="820", enquiry_id=enquiry_id,
+                  reason="child missing education: is this child known to you?", case_reference=None, reply_by=None)
+
+
+def enquiry_answer(day: dt.date, ref: str, kid: dict[str, Any], enquiry_id: str) -> dict[str, Any]:
+    return _event("la.enquiry_response", day, ref, kid, "authority", "la-820", from_la="820", to_la=LA,
+                  enquiry_id=enquiry_id, outcome="not_known", school_laestab=None, details=None)
+
+
+def _api_enquiries(engine: Any, today: dt.date) -> None:
+    """Two enquiries through the API: one another authority asked us, one we asked (not yet answered)."""
+    asked = dt.datetime.combine(today - dt.timedelta(days=1), dt.time(11, 0), dt.UTC)
+    with session_factory(engine)() as session:
+        session.add(EnquiryRecordRow(id=str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-enquiry-in")), direction="incoming",
+                                     client_id="la-820-hub", from_la="820", to_la=LA, purpose_code="cme_whereabouts",
+                                     purpose_text="child missing education enquiry", case_reference="820/CME/17",
+                                     subject={}, status="known", answer={}, child_id=None, match_probability=0.99,
+                                     reason="", review_by=None, reviewed=False, created_at=asked,
+                                     answered_at=asked + dt.timedelta(milliseconds=45), registered_at=asked))
+        session.add(EnquiryRecordRow(id=str(uuid.uuid5(uuid.NAMESPACE_URL, "demo-enquiry-out")), direction="outgoing",
+                                     client_id="la-820-hub", from_la=LA, to_la="820", purpose_code="cme_whereabouts",
+                                     purpose_text="child missing education enquiry", case_reference=None, subject={},
+                                     status="possible", answer={}, child_id=None, match_probability=None, reason="",
+                                     review_by=today + dt.timedelta(days=2), reviewed=False, created_at=asked,
+                                     answered_at=asked + dt.timedelta(seconds=2), registered_at=asked))
+        session.commit()
+
+
 def load_demo(url: str, today: dt.date | None = None) -> Demo:
     """Migrate every part's tables at ``url`` and load the demo through the matcher's pipeline."""
     for migrate in (migrate_register, migrate_matching, migrate_api, migrate_console):
@@ -101,6 +132,10 @@ def load_demo(url: str, today: dt.date | None = None) -> Demo:
                      f"LS{n + 2} {n + 1}AB", sex="MF"[n % 2])
         pipeline.process(deletion(today - dt.timedelta(days=5 + 7 * n), f"demo/other/{n}", kid,
                                   school=f"383200{n % 3 + 3}"))
+    oliver = _child(*OTHERS[0], dt.date(2012, 1, 3), None, ["1 Chapel Lane"], "LS2 1AB", sex="M")
+    pipeline.process(enquiry(today - dt.timedelta(days=4), "demo/enquiry/1", oliver, "383-E-1"))
+    pipeline.process(enquiry_answer(today - dt.timedelta(days=2), "demo/enquiry/2", copy.deepcopy(oliver), "383-E-1"))
+    _api_enquiries(engine, today)
     # Amina again from another school, surname misspelt, no UPN, a new address: a close call.
     near = _child("Amina", "EXAMPEL", dt.date(2014, 2, 16), None, ["4 Moor Road"], "BD7 2QX")
     held = pipeline.process(deletion(today - dt.timedelta(days=2), "demo/amina/3", near, school="3832005"))

@@ -178,3 +178,13 @@ def test_static_files_are_served_and_paths_cannot_escape(browser: TestClient) ->
 
 def test_single_sign_on_says_it_is_not_configured(browser: TestClient) -> None:
     assert "not configured" in browser.get("/console/sso").text
+
+
+def test_enquiries_show_answers_and_timings(browser: TestClient, demo: Demo) -> None:
+    sign_in(browser, "olivia")
+    html = browser.get("/console/enquiries").text
+    incoming, outgoing, recorded = (html.split(f'id="enquiries-{key}"')[1].split("</table>")[0]
+                                    for key in ("incoming", "outgoing", "recorded"))
+    assert "820" in incoming and "Known" in incoming and "45 ms" in incoming
+    assert "Possible" in outgoing and "2 s" in outgoing and "By " in outgoing
+    assert "not_known" in recorded and ">2<" in recorded.replace("</td>", "<").replace('cell">', ">")
