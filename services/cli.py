@@ -14,7 +14,7 @@ from typer.main import get_command
 
 from services.commands.run import api_command, doctor_command, up_command
 
-# name -> (module, one line of help shown without importing it)
+# name -> (module[:attribute], one line of help shown without importing it)
 AREAS: dict[str, tuple[str, str]] = {
     "topics": ("services.commands.topics", "Kafka topics of the hub: apply the catalogue, list them."),
     "schemas": ("services.commands.schemas", "Event schemas: list, show, check compatibility."),
@@ -25,6 +25,10 @@ AREAS: dict[str, tuple[str, str]] = {
     "simulate": ("services.commands.simulate", "A synthetic authority: partner traffic, ground truth, demo."),
     "clients": ("services.commands.clients", "API clients: add, list, rotate, revoke."),
     "audit": ("services.commands.audit", "The audit log: verify its hash chain."),
+    "places": ("services.commands.places", "School vacancies and alternative provision: ingest, propose."),
+    "transitions": ("services.commands.places:transitions_app", "Offers and expected starts: no-shows, tasks."),
+    "s2s": ("services.commands.places:s2s_app", "S2S downloads searched against the register; lost-pupil CTFs."),
+    "watchlist": ("services.commands.places:watchlist_app", "Children at increased risk, ranked with reasons."),
 }
 
 
@@ -38,10 +42,11 @@ class AreaGroup(typer.core.TyperGroup):
     def get_command(self, ctx: Any, name: str) -> Any:
         if name not in AREAS:
             return super().get_command(ctx, name)
-        module: Any = importlib.import_module(AREAS[name][0])
+        module_name, _, attribute = AREAS[name][0].partition(":")
+        sub_app: Any = getattr(importlib.import_module(module_name), attribute or "app")
         # Mounted as add_typer would: a sub-app with one command stays a group.
         holder = typer.Typer()
-        holder.add_typer(module.app, name=name, help=module.app.info.help or AREAS[name][1])
+        holder.add_typer(sub_app, name=name, help=sub_app.info.help or AREAS[name][1])
         return get_command(holder).commands[name]  # type: ignore[attr-defined]
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
