@@ -166,14 +166,21 @@ def _child(row: ChildRow) -> Child:
     )
 
 
+_UNSET = object()
+
+
+def _set(row: Any, attr: str, value: Any) -> None:
+    # Skip a column that already holds the value: an ORM set fires its events even when nothing
+    # changes, and a unit of work writes every loaded object back. (An unset column is always set,
+    # so a new row still inserts NULL rather than the column's default.)
+    if row.__dict__.get(attr, _UNSET) != value:
+        setattr(row, attr, value)
+
+
 def _sync_child(child: Child, row: ChildRow) -> None:
-    row.la_code = child.la_code
-    row.current_school = child.current_school
-    row.restricted = child.restricted
-    row.ever_looked_after = child.ever_looked_after
-    row.ever_ehcp = child.ever_ehcp
-    row.created_on = child.created_on
-    row.date_of_birth = child.date_of_birth
+    for attr in ("la_code", "current_school", "restricted", "ever_looked_after", "ever_ehcp", "created_on",
+                 "date_of_birth"):
+        _set(row, attr, getattr(child, attr))
     for seq in range(len(row.identities), len(child.identities)):
         row.identities.append(_identity_row(child.identities[seq], seq))
     stored = {(r.scheme, r.value) for r in row.identifiers}
@@ -188,7 +195,7 @@ def _sync_child(child: Child, row: ChildRow) -> None:
         child.addresses.clear()
     else:
         for addr, arow in zip(child.addresses, row.addresses, strict=True):
-            arow.valid_to = addr.valid_to
+            _set(arow, "valid_to", addr.valid_to)
 
 
 def _task(row: TaskRow) -> Task:
@@ -247,12 +254,12 @@ def _sync_case(case: Case, row: CaseRow) -> None:
         "child_id", "referred_on", "date_last_seen", "whereabouts_known", "new_to_area", "new_to_country",
         "last_school", "destination_code", "located_la", "provision_on", "cme_ended_on", "closed_on",
     ):
-        setattr(row, attr, getattr(case, attr))
-    row.status = case.status.value
-    row.referral_source = case.referral_source.value
-    row.dfe_reason = case.dfe_reason.value
-    row.closure_reason = case.closure_reason.value if case.closure_reason else None
-    row.risk_mask = risk_mask(case.risk_flags)
+        _set(row, attr, getattr(case, attr))
+    _set(row, "status", case.status.value)
+    _set(row, "referral_source", case.referral_source.value)
+    _set(row, "dfe_reason", case.dfe_reason.value)
+    _set(row, "closure_reason", case.closure_reason.value if case.closure_reason else None)
+    _set(row, "risk_mask", risk_mask(case.risk_flags))
     stored_flags = {r.flag for r in row.risk_flags}
     wanted = {f.value for f in case.risk_flags}
     row.risk_flags[:] = [r for r in row.risk_flags if r.flag in wanted]
@@ -277,14 +284,14 @@ def _sync_case(case: Case, row: CaseRow) -> None:
         if trow is None:
             trow = TaskRow(id=task.id, case_id=case.id)
             row.tasks.append(trow)
-        trow.kind = task.kind.value
-        trow.opened_on = task.opened_on
-        trow.due_on = task.due_on
-        trow.state = task.state.value
-        trow.closed_on = task.closed_on
-        trow.closed_by = task.closed_by[:100] if task.closed_by else None
-        trow.escalated_on = task.escalated_on
-        trow.note = task.note
+        _set(trow, "kind", task.kind.value)
+        _set(trow, "opened_on", task.opened_on)
+        _set(trow, "due_on", task.due_on)
+        _set(trow, "state", task.state.value)
+        _set(trow, "closed_on", task.closed_on)
+        _set(trow, "closed_by", task.closed_by[:100] if task.closed_by else None)
+        _set(trow, "escalated_on", task.escalated_on)
+        _set(trow, "note", task.note)
 
 
 def _enquiry(row: EnquiryRow) -> Enquiry:
