@@ -283,14 +283,16 @@ def caseload_page(request: Request, viewer: Annotated[Viewer, Depends(viewer_for
                   offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> HTMLResponse:
     valid = {"open", "all", *(s.value for s in CaseStatus)}
     f = queries.CaseloadFilter(status if status in valid else "open", risk, school.strip(), overdue == "yes", offset)
-    with viewer.state.hub.sessions() as session:
-        load = queries.caseload(session, f, dt.date.today(), viewer.state.hub.settings.la_code)
-        schools = queries.schools(session, viewer.state.hub.settings.la_code)
+    state = viewer.state
+    with state.hub.sessions() as session:
+        scope = state.hub.settings.la_code if state.shared_register(session) else None
+        load = queries.caseload(session, f, dt.date.today(), scope)
+        schools = queries.schools(session, state.hub.settings.la_code)
     rows = [{"row": r, "name": _name(viewer, r.given_name, r.surname), "dob": _dob(viewer, r.date_of_birth)}
             for r in load.rows]
     return page(request, viewer, "caseload.html", f=f, load=load, rows=rows, schools=schools,
                 statuses=[s.value for s in CaseStatus], risks=[r.value for r in RiskFlag], label=_label,
-                page_size=queries.PAGE_SIZE)
+                page_size=queries.PAGE_SIZE, count_limit=queries.COUNT_LIMIT)
 
 
 def _current_address(viewer: Viewer, child: Any) -> str:

@@ -16,6 +16,7 @@ from services.register.model import OPEN_STATUSES, RISK_BITS, RiskFlag, TaskStat
 from services.register.orm import CaseRow, ChildRow, EnquiryRow, IdentityRow, NotificationRow, TaskRow
 
 PAGE_SIZE = 50
+COUNT_LIMIT = 10_000  # the caseload counts matching cases up to this many, then says "more than"
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,16 @@ def _overdue(today: dt.date) -> sa.ColumnElement[bool]:
     return sa.and_(TaskRow.state == TaskState.OPEN.value, TaskRow.due_on < today)
 
 
-def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) -> Caseload:
-    """One page of cases, newest referral first, with names, overdue counts and the next due date."""
-    where: list[sa.ColumnElement[bool]] = [ChildRow.la_code == la_code]
+def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str | None) -> Caseload:
+    """One page of cases, newest referral first, with names, overdue counts and the next due date.
+
+    ``la_code`` limits the list to that authority's children (a register shared by several); None
+    reads every episode. The total is counted up to COUNT_LIMIT so a filter matching most of a large
+    register costs no more than a page.
+    """
+    where: list[sa.ColumnElement[bool]] = []
+    if la_code is not None:
+        where.append(CaseRow.child_id.in_(sa.select(ChildRow.id).where(ChildRow.la_code == la_code)))
     if f.status == "open":
         where.append(CaseRow.status.in_([s.value for s in OPEN_STATUSES]))
     elif f.status != "all":
@@ -71,17 +79,19 @@ def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) 
         where.append(CaseRow.last_school == f.school)
     if f.overdue:
         where.append(sa.exists(sa.select(TaskRow.id).where(TaskRow.case_id == CaseRow.id, _overdue(today))))
-    base = sa.select(CaseRow.id).join(ChildRow, ChildRow.id == CaseRow.child_id).where(*where)
-    total = int(session.scalar(sa.select(sa.func.count()).select_from(base.subquery())) or 0)
+    capped = sa.select(sa.literal(1)).select_from(CaseRow).where(*where).limit(COUNT_LIMIT + 1).subquery()
+    total = int(session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0)
     heads = session.execute(
         sa.select(CaseRow.id, CaseRow.child_id, CaseRow.status, CaseRow.dfe_reason, CaseRow.referred_on,
-                  sa.func.coalesce(CaseRow.last_school, ChildRow.current_school), CaseRow.risk_mask,
-                  ChildRow.restricted)
-        .join(ChildRow, ChildRow.id == CaseRow.child_id).where(*where)
-        .order_by(CaseRow.referred_on.desc(), CaseRow.id).offset(f.offset).limit(PAGE_SIZE)
+                  CaseRow.last_school, CaseRow.risk_mask)
+        .where(*where).order_by(CaseRow.referred_on.desc(), CaseRow.id).offset(f.offset).limit(PAGE_SIZE)
     ).all()
     case_ids = [h[0] for h in heads]
-    names = current_names(session, [h[1] for h in heads])
+    child_ids = [h[1] for h in heads]
+    names = current_names(session, child_ids)
+    children = {cid: (school, bool(restricted)) for cid, school, restricted in session.execute(
+        sa.select(ChildRow.id, ChildRow.current_school, ChildRow.restricted).where(ChildRow.id.in_(child_ids)))
+    } if child_ids else {}
     tasks: dict[str, tuple[int, dt.date | None]] = {}
     if case_ids:
         for task_case, late, earliest in session.execute(
@@ -90,12 +100,13 @@ def caseload(session: Session, f: CaseloadFilter, today: dt.date, la_code: str) 
         ):
             tasks[task_case] = (int(late), earliest)
     rows = []
-    for case_id, child_id, status, reason, referred, school, mask, restricted in heads:
+    for case_id, child_id, status, reason, referred, last_school, mask in heads:
         given, surname, dob = names.get(child_id, (None, None, None))
         overdue, next_due = tasks.get(case_id, (0, None))
+        current_school, restricted = children.get(child_id, (None, False))
         flags = tuple(flag.value for flag, bit in RISK_BITS.items() if (mask or 0) & bit)
-        rows.append(CaseloadRow(case_id, child_id, given, surname, dob, status, reason, referred, school, flags,
-                                overdue, next_due, bool(restricted)))
+        rows.append(CaseloadRow(case_id, child_id, given, surname, dob, status, reason, referred,
+                                last_school or current_school, flags, overdue, next_due, restricted))
     return Caseload(rows, total, f.offset)
 
 
