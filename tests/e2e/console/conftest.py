@@ -38,8 +38,6 @@ PASSWORD = "correct horse battery staple"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = "/usr/bin/chromium"
 
-pytestmark = [pytest.mark.browser, pytest.mark.kafka, pytest.mark.postgres]
-
 
 @dataclass
 class Hub:

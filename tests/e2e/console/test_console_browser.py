@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from kafka import KafkaProducer
 from selenium.webdriver.common.by import By
@@ -25,6 +26,8 @@ from tests.e2e.console.conftest import (
 )
 from tests.integration.api.test_notifications_kafka import _read
 from tests.unit.console.demo import RESTRICTED_ADDRESS, _child, deletion
+
+pytestmark = [pytest.mark.browser, pytest.mark.kafka, pytest.mark.postgres]
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
 
