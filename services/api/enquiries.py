@@ -325,19 +325,26 @@ class WhereaboutsService:
 
     # -- the register's record of each enquiry ----------------------------------------------------
 
-    def record_pending(self, limit: int = 50) -> int:
-        """Record answered enquiries in the register (``la.enquiry`` via its own handler); returns how many."""
+    def record_pending(self, limit: int = 50, yield_to_requests: bool = False) -> int:
+        """Record answered enquiries in the register (``la.enquiry`` via its own handler); returns how many.
+
+        With ``yield_to_requests`` it stops early once a new enquiry arrives (answers come first).
+        """
         with self.sessions() as session:
             pending = list(session.scalars(sa.select(EnquiryRecordRow).where(
                 EnquiryRecordRow.registered_at.is_(None), EnquiryRecordRow.direction == "incoming")
                 .order_by(EnquiryRecordRow.created_at).limit(limit)))
+        done = 0
         for row in pending:
+            if yield_to_requests and time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
+                break
             self._record_in_register(row)
+            done += 1
             with self.sessions() as session:
                 session.execute(sa.update(EnquiryRecordRow).where(EnquiryRecordRow.id == row.id)
                                 .values(registered_at=dt.datetime.now(dt.UTC)))
                 session.commit()
-        return len(pending)
+        return done
 
     def _record_in_register(self, row: EnquiryRecordRow) -> None:
         # The child's details stay out of the event (least retention): the match is the child id.
@@ -364,9 +371,12 @@ class WhereaboutsService:
                         self.pending_hint < RECORD_BACKLOG_LIMIT and not self._stopping:
                     self.pending_hint += 1
                     await asyncio.sleep(RECORD_WHEN_IDLE_S)
+                forced = self.pending_hint >= RECORD_BACKLOG_LIMIT
                 self.pending_hint = 0
-                while await asyncio.to_thread(self.record_pending) > 0:
+                while await asyncio.to_thread(self.record_pending, 50, not forced) > 0:
                     await asyncio.sleep(0.05)  # leave room for requests between batches
+                if time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
+                    self.recorded.set()  # interrupted by new enquiries: come back when they pause
             except Exception as exc:  # the rows stay pending and are retried on the next wake
                 log.error("recording enquiries in the register failed", error=type(exc).__name__)
                 await asyncio.sleep(5.0)
