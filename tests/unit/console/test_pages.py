@@ -188,3 +188,11 @@ def test_enquiries_show_answers_and_timings(browser: TestClient, demo: Demo) -> 
     assert "820" in incoming and "Known" in incoming and "45 ms" in incoming
     assert "Possible" in outgoing and "2 s" in outgoing and "By " in outgoing
     assert "not_known" in recorded and ">2<" in recorded.replace("</td>", "<").replace('cell">', ">")
+
+
+def test_what_a_visitor_types_is_escaped(browser: TestClient) -> None:
+    html = browser.get('/console/login?next=/console/"><script>alert(1)</script>').text
+    assert "<script>alert(1)</script>" not in html
+    token = csrf_of(browser.get("/console/login").text)
+    again = browser.post("/console/login", data={"username": "<b>olivia</b>", "password": "x", "csrf_token": token})
+    assert "<b>olivia</b>" not in again.text and "&lt;b&gt;" in again.text
