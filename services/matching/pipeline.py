@@ -133,6 +133,7 @@ class _Pending(UnitOfWork):
     def rollback(self) -> None:
         raise _BatchFailed("a notification rolled back inside a batch written with one flush")
 
+
 class _Single(UnitOfWork):
     """A unit of work of its own (SQLite, reviews) with the matcher's rows in the same transaction."""
 
