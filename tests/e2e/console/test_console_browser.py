@@ -39,6 +39,9 @@ def _no_restricted_address(driver: WebDriver) -> None:
 
 
 def test_officer_signs_in_by_keyboard_and_opens_the_dashboard_and_a_case(hub: Hub, driver: WebDriver) -> None:
+    driver.get(f"{hub.url}/console/login")
+    assert serious_violations(driver) == []
+    screenshot(driver, "sign-in")
     sign_in_by_keyboard(driver, hub, "olivia")
     figures = driver.find_element(By.ID, "figure-1").text
     assert int(figures.replace(",", "")) >= 10  # the demo's open CME cases
@@ -83,10 +86,15 @@ def test_officer_accepts_a_review_item(hub: Hub, driver: WebDriver) -> None:
     assert driver.find_elements(By.CSS_SELECTOR, "#weights tbody tr")
     assert serious_violations(driver) == []
     screenshot(driver, "review-item")
-    driver.find_element(By.ID, "decision-accept").click()
-    driver.find_element(By.ID, "reason").send_keys("Same child: surname misspelt by the new school, same birth year")
+    # Keyboard only: Tab to the accept option, Space to choose it, Tab to the reason, type, Tab, Enter.
+    tab_to(driver, lambda e: e.get_attribute("id") == "decision-accept", limit=80)
+    driver.switch_to.active_element.send_keys(Keys.SPACE)
+    assert driver.find_element(By.ID, "decision-accept").is_selected()
+    tab_to(driver, lambda e: e.get_attribute("id") == "reason")
+    driver.switch_to.active_element.send_keys("Same child: surname misspelt by the new school, same birth year")
     screenshot(driver, "review-item-decided")
-    driver.find_element(By.CSS_SELECTOR, "form[action^='/console/review/'] button[type=submit]").click()
+    tab_to(driver, lambda e: e.tag_name == "button" and "Record the decision" in e.text)
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
     wait_for_path(driver, "/console/review")
     assert "recorded against the child" in driver.page_source
     screenshot(driver, "review-queue-after")
@@ -135,6 +143,7 @@ def test_operator_replays_a_dead_letter_and_never_sees_names(hub: Hub, driver: W
             assert name not in driver.page_source, f"{name!r} is shown unmasked to an operator on {path}"
         if "/cases/" in path:
             screenshot(driver, "case-operator")
+        assert serious_violations(driver) == [], path
     screenshot(driver, "enquiries-operator")
     driver.get(f"{hub.url}/console/operations")
     # Keyboard only: Tab to the replay button, Enter.
