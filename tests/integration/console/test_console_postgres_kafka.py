@@ -72,3 +72,41 @@ def test_topics_throughput_and_lag_history_reach_the_page_and_prometheus(tmp_pat
     assert f'cmehub_consumer_lag{{group="{group}",partition="0",topic="{topic}"}} 4.0' in metrics
     assert f'cmehub_topic_messages{{topic="{topic}"}} 5.0' in metrics
     assert "cmehub_console_broker_up 1.0" in metrics
+
+
+def test_an_operator_parses_a_quarantined_record_again_and_an_officer_may_not(tmp_path: Path, postgres_url: str,
+                                                                               kafka_bootstrap: str) -> None:
+    from tests.unit.console.conftest import CHEAP, PASSWORD, csrf_of, sign_in
+
+    prefix = f"t{uuid.uuid4().hex[:8]}."
+    migrate_register(postgres_url)
+    settings = Settings(state_dir=tmp_path / "state", database_url=postgres_url, kafka_bootstrap=kafka_bootstrap,
+                        la_code="383", topic_prefix=prefix)
+    app = create_app(settings)
+    app.state.hub.ops = BrokerOps(kafka_bootstrap, topic_prefix=prefix)
+    app.state.hub.notifications = NotificationIntake(kafka_bootstrap, "383", topic_prefix=prefix)
+    console = app.state.console
+    console.ensure_tables()
+    console.users.hasher = CHEAP
+    console.users.add("oscar", "Oscar Operator", "operator", PASSWORD)
+    console.users.add("olivia", "Olivia Officer", "officer", PASSWORD)
+    junk = (Path(__file__).parents[2] / "fixtures" / "police" / "malformed" / "child_future_dob.json").read_bytes()
+    assert app.state.hub.notifications.push("police", junk, "child_future_dob.json").quarantined
+    with TestClient(app, follow_redirects=False) as client:
+        sign_in(client, "olivia")
+        page = client.get("/console/operations").text
+        assert "Parse again" not in page
+        refused = client.post("/console/operations/quarantine/0/0/replay", data={"csrf_token": csrf_of(page)})
+        assert refused.status_code == 403
+        client.cookies.clear()
+        sign_in(client, "oscar")
+        page = client.get("/console/operations").text
+        action = page.split('action="/console/operations/quarantine/')[1].split('"')[0]
+        replayed = client.post(f"/console/operations/quarantine/{action}", data={"csrf_token": csrf_of(page)})
+        assert replayed.status_code == 303, replayed.text
+        assert client.post(f"/console/operations/quarantine/{action}", data={"csrf_token": "forged"}
+                           ).status_code == 400
+    again = app.state.hub.ops.newest(app.state.hub.ops.quarantine_topic, 10)
+    assert len(again) == 2  # still malformed: quarantined again, nothing lost
+    actions = [e.action for e in app.state.hub.audit.entries(actor="console:oscar")]
+    assert "quarantine.replayed" in actions
