@@ -25,6 +25,7 @@ AREAS: dict[str, tuple[str, str]] = {
     "simulate": ("services.commands.simulate", "A synthetic authority: partner traffic, ground truth, demo."),
     "clients": ("services.commands.clients", "API clients: add, list, rotate, revoke."),
     "audit": ("services.commands.audit", "The audit log: verify its hash chain."),
+    "console": ("services.commands.console", "Web console accounts: add, list, disable, enable."),
     "places": ("services.commands.places", "School vacancies and alternative provision: ingest, propose."),
     "transitions": ("services.commands.places:transitions_app", "Offers and expected starts: no-shows, tasks."),
     "s2s": ("services.commands.places:s2s_app", "S2S downloads searched against the register; lost-pupil CTFs."),

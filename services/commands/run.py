@@ -135,6 +135,7 @@ def up_command(
         raise typer.Exit(1)
     try:
         _prepare(settings)
+        accounts = _demo_accounts(settings) if demo else []
     except Exception:
         _stop_started(started, env)
         raise
@@ -166,7 +167,8 @@ def up_command(
                f"  Kafka    {settings.bootstrap_servers}\n"
                f"  register {settings.register_url}\n"
                f"  logs     {logs}/\n"
-               "Press Ctrl-C to stop everything.")
+               + "".join(f"  sign in  {user} / {password}  ({role})\n" for user, role, password in accounts)
+               + "Press Ctrl-C to stop everything.")
     try:
         while not stopping:
             for child in children:
@@ -204,6 +206,32 @@ def _prepare(settings: Settings) -> None:
     created = sum(change.action == "created" for change in changes)
     typer.echo(f"ok   schema    register and matcher tables migrated\n"
                f"ok   topics    {len(changes)} topics ({created} created)")
+
+
+def _demo_accounts(settings: Settings) -> list[tuple[str, str, str]]:
+    """Console accounts for the demo, one per role, with passwords made on first use (kept 0600)."""
+    import secrets
+
+    from services.api.console.database import migrate as migrate_console
+    from services.api.console.users import ConsoleUsers
+    from services.register.database import make_engine, session_factory
+
+    saved = settings.state_dir / "demo-accounts.txt"
+    if saved.exists():
+        return [tuple(line.split(" ")) for line in saved.read_text().splitlines() if line]  # type: ignore[misc]
+    engine = make_engine(settings.register_url)
+    try:
+        migrate_console(engine)
+        users = ConsoleUsers(session_factory(engine))
+        accounts = [(role, role, secrets.token_urlsafe(9)) for role in ("officer", "operator", "auditor")]
+        for user, role, password in accounts:
+            if users.get(user) is None:
+                users.add(user, f"Demo {role}", role, password)
+    finally:
+        engine.dispose()
+    saved.touch(mode=0o600)
+    saved.write_text("".join(f"{user} {role} {password}\n" for user, role, password in accounts))
+    return accounts
 
 
 def _stop_started(scripts: list[Path], env: dict[str, str]) -> None:

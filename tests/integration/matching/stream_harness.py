@@ -31,6 +31,7 @@ class StreamHarness:
         self.state_dir = state_dir
         self.prefix = f"t{uuid.uuid4().hex[:8]}."
         self.workers: list[subprocess.Popen[bytes]] = []
+        self.killed: set[int] = set()
         apply_topics(bootstrap, catalogue(self.prefix))
         self.producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
 
@@ -49,6 +50,7 @@ class StreamHarness:
         return worker
 
     def kill(self, worker: subprocess.Popen[bytes]) -> None:
+        self.killed.add(worker.pid)
         if worker.poll() is None:
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait(timeout=30)
@@ -112,8 +114,9 @@ class StreamHarness:
         while time.monotonic() - started < timeout_s:
             if condition():
                 return time.monotonic() - started
-            for worker in self.workers[-1:]:
-                assert worker.poll() is None, f"the worker died: see {self.state_dir}/worker*.log"
+            for worker in self.workers:
+                if worker.pid not in self.killed:
+                    assert worker.poll() is None, f"a worker died: see {self.state_dir}/worker*.log"
             time.sleep(0.5)
         logs = "\n".join(p.read_text(errors="replace")[-2000:] for p in self.state_dir.glob("worker*.log"))
         raise AssertionError(f"timed out after {timeout_s} s waiting for {what}\n{logs}")

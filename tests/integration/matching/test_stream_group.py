@@ -37,10 +37,14 @@ def test_a_killed_worker_hands_its_partitions_to_the_other(harness: StreamHarnes
     harness.wait_until(lambda: harness.count("select count(*) from processed_event") > before, 120,
                        "processing to resume after the kill")
     recovery = time.monotonic() - killed_at
-    harness.wait_until(lambda: harness.count("select count(*) from processed_event") == N, 300, "every notification")
+    # Every notification is recorded, or held for a person to review (a close call between namesakes).
+    done = "select (select count(*) from processed_event) + (select count(*) from review_item)"
+    harness.wait_until(lambda: harness.count(done) == N, 300, "every notification")
     harness.wait_until(lambda: harness.lag() == 0, 120, "the stream to be consumed")
     assert survivor.poll() is None
-    assert harness.count("select count(*) from notification") == N
-    assert harness.count("select count(*) from child") == N
+    held = harness.count("select count(*) from review_item")
+    assert held <= N // 100
+    assert harness.count("select count(*) from notification") == N - held
+    assert harness.count("select count(*) from child") == N - held
     assert harness.count("select count(distinct responsible_la) from notification") == len(AUTHORITIES)
     print(f"\nfault recovery: matching worker SIGKILLed, processing resumed after {recovery:.1f} s")
