@@ -381,6 +381,13 @@ class WhereaboutsService:
                 log.error("recording enquiries in the register failed", error=type(exc).__name__)
                 await asyncio.sleep(5.0)
 
+    def readiness(self) -> dict[str, Any]:
+        """Enquiries keep being answered while the register's record of them catches up; say how far behind."""
+        with self.uows.engine.connect() as conn:
+            waiting = conn.execute(sa.select(sa.func.count()).select_from(_ENQUIRY).where(
+                _ENQUIRY.c.registered_at.is_(None), _ENQUIRY.c.direction == "incoming")).scalar_one()
+        return {"ready": True, "detail": f"{waiting} answered enquiries waiting to be recorded in the register"}
+
     async def start(self) -> None:
         self._stopping = False
         self.recorded.set()  # catch up with anything left from before a restart

@@ -198,3 +198,15 @@ def test_long_purpose_keeps_the_audit_chain_verifiable(client: TestClient, neigh
     body["purpose"]["text"] = "p" * 500  # longer than the audit column: stored cut, and hashed as stored
     assert client.post("/v1/enquiries", json=body, headers=neighbour).status_code == 201
     assert app_seeded.state.hub.audit.verify().ok
+
+
+def test_readiness_reports_enquiries_waiting_for_the_register(client: TestClient, neighbour: dict[str, str],
+                                                              app_seeded: FastAPI) -> None:
+    hub = app_seeded.state.hub
+    hub.enquiries._stopping = True  # stop the background recorder: this test records by hand
+    hub.enquiries.recorded.set()
+    client.post("/v1/enquiries", json=ask("Amina", "EXAMPLE", "2014-02-15", "F"), headers=neighbour)
+    detail = client.get("/readyz").json()["checks"]["enquiries"]["detail"]
+    assert detail.startswith("1 answered enquiries waiting")
+    assert hub.enquiries.record_pending() == 1
+    assert client.get("/readyz").json()["checks"]["enquiries"]["detail"].startswith("0 answered")
