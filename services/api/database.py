@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Engine
 
-from services.register.database import make_engine
+from services.register.database import make_engine, upgrade_schema
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "alembic_version_api"
@@ -29,16 +27,9 @@ def _config() -> Config:
 def migrate(url_or_engine: str | Engine, revision: str = "head") -> str:
     """Bring the API's tables to ``revision``; returns the revision reached."""
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    cfg = _config()
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, revision)
+        upgrade_schema(engine, MIGRATIONS, revision, what="the API tables", error=ApiDatabaseError)
         return current_revision(engine) or ""
-    except sa.exc.OperationalError as exc:
-        raise ApiDatabaseError(
-            f"cannot migrate the API tables at {engine.url.render_as_string(hide_password=True)}: {exc.orig}"
-        ) from exc
     finally:
         if isinstance(url_or_engine, str):
             engine.dispose()

@@ -56,6 +56,7 @@ def api_command(
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    _migrate(settings)
     uvicorn.run("services.api.app:create_app", factory=True, host=host or settings.api_host,
                 port=port or settings.api_port, log_level="warning")
 
@@ -193,18 +194,31 @@ def up_command(
         typer.echo("stopped")
 
 
+def _migrate(settings: Settings) -> None:
+    """Bring every part's tables in the register's database up to date (each has its own history)."""
+    from services.api.console.database import migrate as migrate_console
+    from services.api.database import migrate as migrate_api
+    from services.matching.database import migrate as migrate_matching
+    from services.register.database import make_engine
+    from services.register.database import migrate as migrate_register
+
+    engine = make_engine(settings.register_url)
+    try:
+        for migrate in (migrate_register, migrate_matching, migrate_api, migrate_console):
+            migrate(engine)
+    finally:
+        engine.dispose()
+
+
 def _prepare(settings: Settings) -> None:
     """Bring the database schemas up to date and the broker's topics in line with the catalogue."""
     from schemas.topic_admin import apply_topics
     from schemas.topics import catalogue
-    from services.matching.database import migrate as migrate_matching
-    from services.register.database import migrate as migrate_register
 
-    migrate_register(settings.register_url)
-    migrate_matching(settings.register_url)
+    _migrate(settings)
     changes = apply_topics(settings.bootstrap_servers, catalogue(settings.topic_prefix))
     created = sum(change.action == "created" for change in changes)
-    typer.echo(f"ok   schema    register and matcher tables migrated\n"
+    typer.echo(f"ok   schema    register, matcher, API and console tables migrated\n"
                f"ok   topics    {len(changes)} topics ({created} created)")
 
 
