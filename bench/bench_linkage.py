@@ -657,7 +657,7 @@ def docs_section(f: dict[str, Any], command: str) -> str:
         ),
         f"| the same batch in process (CSV, index, linking; no command start-up) |"
         f" {f['engine_batch']['wall_s']:.1f} s wall, {f['engine_batch']['cpu_s']:.1f} s CPU | |",
-        f"| `cmehub link --help` alone (start-up: `services/cli.py` imports every area) |"
+        f"| `cmehub link --help` alone (the command's start-up; areas load on first use) |"
         f" {f['startup_cpu_seconds']:.1f} s CPU | |",
         f"| single lookup against an in-memory index of {look['register']:,} children ({look['lookups']:,}"
         f" lookups) | median {look['median_ms']:.2f} ms wall ({look['cpu_median_ms']:.2f} ms CPU), p95"
