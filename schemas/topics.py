@@ -8,7 +8,6 @@ bytes as their value and say what happened in the headers named below.
 from __future__ import annotations
 
 import dataclasses
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache

@@ -241,7 +241,8 @@ def _stream(
             raise typer.Exit(3) from exc
     _print_summary(summary)
     if poison:
-        console.print(f"sent {poison} undecodable message(s) to {producer.topic_prefix}{POISON_TOPIC}: they should reach the "
+        console.print(f"sent {poison} undecodable message(s) to {producer.topic_prefix}{POISON_TOPIC}: "
+                      "they should reach the "
                       "dead-letter topic, ready to inspect and replay")
     if summary.mismatched:
         raise typer.Exit(1)
