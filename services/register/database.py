@@ -68,6 +68,10 @@ def upgrade_schema(url_or_engine: str | Engine, migrations: Path, revision: str 
     cfg = _alembic_config(migrations)
     try:
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Workers starting together would race to create the same tables: one at a time, the
+                # others then find the schema at its head. The lock ends with this transaction.
+                conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('cmehub-migrations'))"))
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
     except sa.exc.OperationalError as exc:
