@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_register  # noqa: E402
 from argon2 import PasswordHasher  # noqa: E402
+from docs_section import write_section  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 
 from services.api.app import create_app  # noqa: E402
@@ -252,13 +253,7 @@ def docs_section(f: dict[str, Any], command: str) -> str:
 
 def write_docs(section: str) -> None:
     """Replace (or append) only the "## Console" section of docs/benchmarks.md."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Console\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section("Console", section, DOCS)
 
 
 def main() -> int:

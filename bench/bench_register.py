@@ -24,7 +24,6 @@ import json
 import os
 import platform
 import random
-import re
 import statistics
 import sys
 import time
@@ -37,6 +36,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from docs_section import write_section  # noqa: E402
 
 from services.register.database import make_engine, migrate, session_factory  # noqa: E402
 from services.register.measures import Period, school_year_of  # noqa: E402
@@ -521,13 +522,7 @@ def docs_section(f: dict[str, Any], command: str) -> str:
 
 def write_docs(section: str) -> None:
     """Replace (or append) only the "## Register" section of docs/benchmarks.md."""
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Register\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    DOCS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+    write_section("Register", section, DOCS)
 
 
 def main() -> int:
