@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import structlog
@@ -85,7 +86,13 @@ def calendar_for(la_code: str) -> clocks.SchoolCalendar:
 
 
 def _weekday_calendar(la_code: str) -> clocks.SchoolCalendar:
-    years = range(dt.date.today().year - 20, dt.date.today().year + 5)
+    return _weekday_calendar_in(la_code, dt.date.today().year)
+
+
+@lru_cache(maxsize=256)
+def _weekday_calendar_in(la_code: str, year: int) -> clocks.SchoolCalendar:
+    # Built once per authority and year: every notification of an authority without a calendar asks.
+    years = range(year - 20, year + 5)
     return clocks.SchoolCalendar(la_code=la_code, years=(), bank_holidays=clocks.english_bank_holidays(years))
 
 

@@ -18,26 +18,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from services.register.model import (
     OPEN_STATUSES,
-    RISK_BITS,
     Address,
     AuditEntry,
     Case,
-    CaseStatus,
     Child,
-    ClosureReason,
-    DfeReason,
     Enquiry,
-    EnquiryDirection,
     Identifier,
     IdentifierScheme,
     Identity,
     Notification,
-    ReferralSource,
-    Task,
-    TaskKind,
     TaskState,
-    Transition,
-    risk_mask,
 )
 from services.register.orm import (
     AddressRow,
@@ -52,6 +42,24 @@ from services.register.orm import (
     RiskFlagRow,
     TaskRow,
     TransitionRow,
+)
+from services.register.rows import (
+    address_from,
+    address_values,
+    audit_values,
+    case_from,
+    case_values,
+    child_values,
+    enquiry_from,
+    enquiry_values,
+    identity_from,
+    identity_values,
+    notification_values,
+    processed_values,
+    task_from,
+    task_values,
+    transition_from,
+    transition_values,
 )
 
 
@@ -82,37 +90,7 @@ class BatchCache:
     enquiries: dict[str, EnquiryRow] = field(default_factory=dict)
 
 
-# -- row ↔ domain ---------------------------------------------------------------------------------
-
-
-def _identity(row: Any) -> Identity:
-    # Takes an IdentityRow or a Core row of its table (bulk loads skip the ORM identity map).
-    return Identity(
-        given_name=row.given_name,
-        surname=row.surname,
-        middle_names=row.middle_names,
-        former_surnames=tuple(row.former_surnames or ()),
-        date_of_birth=row.date_of_birth,
-        date_of_birth_precision=row.date_of_birth_precision,
-        sex=row.sex,
-        recorded_on=row.recorded_on,
-        source_event_id=row.source_event_id,
-    )
-
-
-def _identity_row(ident: Identity, seq: int) -> IdentityRow:
-    return IdentityRow(
-        seq=seq,
-        given_name=ident.given_name,
-        middle_names=ident.middle_names,
-        surname=ident.surname,
-        former_surnames=list(ident.former_surnames),
-        date_of_birth=ident.date_of_birth,
-        date_of_birth_precision=ident.date_of_birth_precision,
-        sex=ident.sex,
-        recorded_on=ident.recorded_on,
-        source_event_id=ident.source_event_id,
-    )
+# -- row ↔ domain (the column values themselves are in rows.py) -------------------------------------
 
 
 def _json_tuple(text: str | None) -> tuple[str, ...]:
@@ -122,42 +100,13 @@ def _json_tuple(text: str | None) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
-def _address(row: Any) -> Address:
-    return Address(
-        lines=tuple(row.lines or ()),
-        town=row.town,
-        postcode=row.postcode,
-        uprn=row.uprn,
-        kind=row.kind,
-        valid_from=row.valid_from,
-        valid_to=row.valid_to,
-        recorded_on=row.recorded_on,
-        source_event_id=row.source_event_id,
-    )
-
-
-def _address_row(addr: Address, seq: int) -> AddressRow:
-    return AddressRow(
-        seq=seq,
-        lines=list(addr.lines),
-        town=addr.town,
-        postcode=addr.postcode,
-        uprn=addr.uprn,
-        kind=addr.kind,
-        valid_from=addr.valid_from,
-        valid_to=addr.valid_to,
-        recorded_on=addr.recorded_on,
-        source_event_id=addr.source_event_id,
-    )
-
-
 def _child(row: ChildRow) -> Child:
     return Child(
         id=row.id,
         la_code=row.la_code,
-        identities=[_identity(r) for r in row.identities],
+        identities=[identity_from(r) for r in row.identities],
         identifiers={Identifier(IdentifierScheme(r.scheme), r.value) for r in row.identifiers},
-        addresses=[_address(r) for r in row.addresses],
+        addresses=[address_from(r) for r in row.addresses],
         current_school=row.current_school,
         restricted=row.restricted,
         ever_looked_after=row.ever_looked_after,
@@ -178,17 +127,16 @@ def _set(row: Any, attr: str, value: Any) -> None:
 
 
 def _sync_child(child: Child, row: ChildRow) -> None:
-    for attr in ("la_code", "current_school", "restricted", "ever_looked_after", "ever_ehcp", "created_on",
-                 "date_of_birth"):
-        _set(row, attr, getattr(child, attr))
+    for attr, value in child_values(child).items():
+        _set(row, attr, value)
     for seq in range(len(row.identities), len(child.identities)):
-        row.identities.append(_identity_row(child.identities[seq], seq))
+        row.identities.append(IdentityRow(**identity_values(child.identities[seq], seq)))
     stored = {(r.scheme, r.value) for r in row.identifiers}
     for ident in sorted(child.identifiers, key=lambda i: (i.scheme.value, i.value)):
         if (ident.scheme.value, ident.value) not in stored:
             row.identifiers.append(IdentifierRow(scheme=ident.scheme.value, value=ident.value))
     for seq in range(len(row.addresses), len(child.addresses)):
-        row.addresses.append(_address_row(child.addresses[seq], seq))
+        row.addresses.append(AddressRow(**address_values(child.addresses[seq], seq)))
     if child.restricted:
         # Restricted (S-flagged) children never keep an address, even one stored before the flag.
         row.addresses.clear()
@@ -198,108 +146,28 @@ def _sync_child(child: Child, row: ChildRow) -> None:
             _set(arow, "valid_to", addr.valid_to)
 
 
-def _task(row: TaskRow) -> Task:
-    return Task(
-        id=row.id,
-        case_id=row.case_id,
-        kind=TaskKind(row.kind),
-        opened_on=row.opened_on,
-        due_on=row.due_on,
-        state=TaskState(row.state),
-        closed_on=row.closed_on,
-        closed_by=row.closed_by,
-        escalated_on=row.escalated_on,
-        note=row.note,
-    )
-
-
 def _case(row: CaseRow) -> Case:
-    return Case(
-        id=row.id,
-        child_id=row.child_id,
-        status=CaseStatus(row.status),
-        referral_source=ReferralSource(row.referral_source),
-        referred_on=row.referred_on,
-        dfe_reason=DfeReason(row.dfe_reason),
-        # Read from the bit mask written beside the flag rows: one query fewer per case view.
-        risk_flags={flag for flag, bit in RISK_BITS.items() if row.risk_mask & bit},
-        date_last_seen=row.date_last_seen,
-        whereabouts_known=row.whereabouts_known,
-        new_to_area=row.new_to_area,
-        new_to_country=row.new_to_country,
-        last_school=row.last_school,
-        destination_code=row.destination_code,
-        located_la=row.located_la,
-        provision_on=row.provision_on,
-        cme_ended_on=row.cme_ended_on,
-        closed_on=row.closed_on,
-        closure_reason=ClosureReason(row.closure_reason) if row.closure_reason else None,
-        history=[
-            Transition(
-                from_status=CaseStatus(t.from_status) if t.from_status else None,
-                to_status=CaseStatus(t.to_status),
-                trigger=t.trigger,
-                on=t.on,
-                cause=t.cause,
-                reason=t.reason,
-            )
-            for t in row.transitions
-        ],
-        tasks=[_task(t) for t in row.tasks],
-    )
+    return case_from(row, [transition_from(t) for t in row.transitions], [task_from(t) for t in row.tasks])
 
 
 def _sync_case(case: Case, row: CaseRow) -> None:
-    for attr in (
-        "child_id", "referred_on", "date_last_seen", "whereabouts_known", "new_to_area", "new_to_country",
-        "last_school", "destination_code", "located_la", "provision_on", "cme_ended_on", "closed_on",
-    ):
-        _set(row, attr, getattr(case, attr))
-    _set(row, "status", case.status.value)
-    _set(row, "referral_source", case.referral_source.value)
-    _set(row, "dfe_reason", case.dfe_reason.value)
-    _set(row, "closure_reason", case.closure_reason.value if case.closure_reason else None)
-    _set(row, "risk_mask", risk_mask(case.risk_flags))
+    for attr, value in case_values(case).items():
+        _set(row, attr, value)
     stored_flags = {r.flag for r in row.risk_flags}
     wanted = {f.value for f in case.risk_flags}
     row.risk_flags[:] = [r for r in row.risk_flags if r.flag in wanted]
     for flag in sorted(wanted - stored_flags):
         row.risk_flags.append(RiskFlagRow(flag=flag))
     for seq in range(len(row.transitions), len(case.history)):
-        t = case.history[seq]
-        row.transitions.append(
-            TransitionRow(
-                seq=seq,
-                from_status=t.from_status.value if t.from_status else None,
-                to_status=t.to_status.value,
-                trigger=t.trigger,
-                on=t.on,
-                cause=t.cause[:100],
-                reason=t.reason,
-            )
-        )
+        row.transitions.append(TransitionRow(**transition_values(case.history[seq], seq)))
     by_id = {r.id: r for r in row.tasks}
     for task in case.tasks:
         trow = by_id.get(task.id)
         if trow is None:
             trow = TaskRow(id=task.id, case_id=case.id)
             row.tasks.append(trow)
-        _set(trow, "kind", task.kind.value)
-        _set(trow, "opened_on", task.opened_on)
-        _set(trow, "due_on", task.due_on)
-        _set(trow, "state", task.state.value)
-        _set(trow, "closed_on", task.closed_on)
-        _set(trow, "closed_by", task.closed_by[:100] if task.closed_by else None)
-        _set(trow, "escalated_on", task.escalated_on)
-        _set(trow, "note", task.note)
-
-
-def _enquiry(row: EnquiryRow) -> Enquiry:
-    return Enquiry(
-        id=row.id, direction=EnquiryDirection(row.direction), other_la=row.other_la, opened_on=row.opened_on,
-        event_id=row.event_id, child_id=row.child_id, case_id=row.case_id, responded_on=row.responded_on,
-        outcome=row.outcome,
-    )
+        for attr, value in task_values(task).items():
+            _set(trow, attr, value)
 
 
 _OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
@@ -486,22 +354,7 @@ class RegisterRepository:
     # notifications, enquiries, audit, processed ids ---------------------------------------------------
 
     def add_notification(self, n: Notification) -> None:
-        self.session.add(
-            NotificationRow(
-                event_id=n.event_id,
-                event_type=n.event_type,
-                child_id=n.child_id,
-                case_id=n.case_id,
-                source_partner=n.source_partner[:100],
-                source_kind=n.source_kind,
-                source_reference=n.source_reference[:300] if n.source_reference else None,
-                responsible_la=n.responsible_la,
-                occurred_at=n.occurred_at,
-                received_at=n.received_at,
-                lawful_basis=n.lawful_basis[:200],
-                payload=n.payload,
-            )
-        )
+        self.session.add(NotificationRow(**notification_values(n)))
 
     def notifications_for_child(self, child_id: str) -> list[Notification]:
         rows = self.session.scalars(
@@ -526,7 +379,7 @@ class RegisterRepository:
             row = self.session.get(EnquiryRow, enquiry_id)
         if row is None:
             return None
-        enq = _enquiry(row)
+        enq = enquiry_from(row)
         self._enquiries[enquiry_id] = (enq, row)
         return enq
 
@@ -544,7 +397,7 @@ class RegisterRepository:
         out = []
         for row in rows:
             if row.id not in self._enquiries:
-                self._enquiries[row.id] = (_enquiry(row), row)
+                self._enquiries[row.id] = (enquiry_from(row), row)
             out.append(self._enquiries[row.id][0])
         return out
 
@@ -557,10 +410,7 @@ class RegisterRepository:
         return self.session.scalars(q).first()
 
     def add_audit(self, entry: AuditEntry) -> None:
-        self.session.add(
-            AuditRow(at=entry.at, actor=entry.actor[:100], action=entry.action, subject_type=entry.subject_type,
-                     subject_id=entry.subject_id, detail=entry.detail)
-        )
+        self.session.add(AuditRow(**audit_values(entry)))
 
     def audit_for(self, subject_ids: Iterable[str]) -> list[AuditEntry]:
         rows = self.session.scalars(
@@ -582,7 +432,7 @@ class RegisterRepository:
         return set(self.session.scalars(q))
 
     def mark_processed(self, event_id: str, outcome: str, at: dt.datetime) -> None:
-        self.session.add(ProcessedEventRow(event_id=event_id, processed_at=at, outcome=outcome[:200]))
+        self.session.add(ProcessedEventRow(**processed_values(event_id, outcome, at)))
         if self.batch is not None:
             self.batch.processed[event_id] = True
 
@@ -595,10 +445,8 @@ class RegisterRepository:
         for case, row in self._cases.values():
             _sync_case(case, row)
         for enq, erow in self._enquiries.values():
-            for attr in ("direction", "other_la", "opened_on", "event_id", "child_id", "case_id",
-                         "responded_on", "outcome"):
-                value = getattr(enq, attr)
-                setattr(erow, attr, value.value if isinstance(value, EnquiryDirection) else value)
+            for attr, value in enquiry_values(enq).items():
+                setattr(erow, attr, value)
 
     def forget(self) -> None:
         self._children.clear()
