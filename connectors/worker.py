@@ -15,6 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from connectors.common.oversize import fit_result
 from connectors.common.parsing import ParseContext, whole_file
 from connectors.common.problems import Problem
 from connectors.common.quarantine import ParseResult
@@ -30,13 +31,18 @@ log = logging.getLogger("cmehub.ingest")
 def parse_file(
     data: bytes, file_name: str, family: str, ctx: ParseContext, fetch: PatientFetcher | None = None
 ) -> ParseResult:
-    """Parse one input; a connector fault quarantines the input instead of stopping the run."""
+    """Parse one input; a connector fault quarantines the input instead of stopping the run.
+
+    Every message the result makes fits in one Kafka message (:mod:`connectors.common.oversize`).
+    """
     try:
-        return parse_input(data, file_name, family, ctx, fetch)
+        result = parse_input(data, file_name, family, ctx, fetch)
     except Exception as exc:
         log.error("connector fault family=%s error=%s", family, type(exc).__name__)
         problem = Problem("connector_fault", f"{file_name}: the connector failed on this input ({type(exc).__name__})")
-        return whole_file("unknown", file_name, data, f"{family}-unknown", SOURCE_KIND[family], problem, ctx.default_la)
+        result = whole_file("unknown", file_name, data, f"{family}-unknown", SOURCE_KIND[family], problem,
+                            ctx.default_la)
+    return fit_result(result, data)
 
 
 def quarantine_records(result: ParseResult, ctx: ParseContext) -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from kafka import KafkaProducer
 from kafka.errors import KafkaError
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
+from connectors.common.oversize import MAX_MESSAGE_BYTES
 from schemas.codec import Codec, default_codec
 from schemas.topics import QUARANTINE, message_key, topic_for
 
@@ -57,6 +58,7 @@ class EventProducer:
             "max_block_ms": int(delivery_timeout_s * 1000),
             "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
             "reconnect_backoff_max_ms": 1000,  # a restarted broker is found again within a second
+            "max_request_size": MAX_MESSAGE_BYTES,  # what the hub's brokers take (kafka-python's default: 1 MiB)
         }
         try:
             for attempt in Retrying(

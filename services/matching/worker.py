@@ -8,6 +8,7 @@ stay thin: they hand a batch over and ack it once this returns, after the databa
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class Message:
 class Publisher:
     """Where the worker sends events and failed messages (a Kafka producer in production)."""
 
+    max_message_bytes: int | None = None  # the largest message it can send (None: no limit)
+
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
         raise NotImplementedError
@@ -62,11 +65,13 @@ class Publisher:
 class KafkaPublisher(Publisher):
     """An idempotent kafka-python producer (acks=all)."""
 
+    max_message_bytes = 10 * 1024 * 1024  # the hub's brokers take this much (deploy/kafka message.max.bytes)
+
     def __init__(self, bootstrap: str) -> None:
         from kafka import KafkaProducer
 
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True,
-                                       linger_ms=5, max_request_size=10 * 1024 * 1024, client_id="cmehub-matching")
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                                       max_request_size=self.max_message_bytes, client_id="cmehub-matching")
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -220,7 +225,20 @@ class MatchingWorker:
             self.publisher.send(self.prefix + topic, self.codec.encode(event), key=message_key(event) or key)
             self.counters.published += 1
 
+    def _room(self, key: bytes | None, headers: list[tuple[str, bytes]]) -> int | None:
+        """How many value bytes fit in one message beside this key and these headers (None: no limit)."""
+        limit = self.publisher.max_message_bytes
+        if limit is None:
+            return None
+        # 512 bytes cover the record batch's and the record's own framing, with room to spare.
+        return limit - 512 - len(key or b"") - sum(len(k) + len(v) for k, v in headers)
+
     def _retry_later(self, message: Message, error: str, attempts: int) -> None:
+        room = self._room(message.key, failure_headers(message.topic, message.partition, message.offset, error,
+                                                       attempts, self.clock().isoformat()))
+        if room is not None and len(message.value or b"") > room:
+            self._dead_letter(message, f"too large to retry with its headers: {error}", attempts)
+            return
         if attempts >= self.policy.topic_attempts:
             self._dead_letter(message, f"gave up after {attempts} attempts: {error}", attempts)
             return
@@ -232,8 +250,17 @@ class MatchingWorker:
                     offset=message.offset, attempts=attempts, error=error.split(":")[0])
 
     def _dead_letter(self, message: Message, error: str, attempts: int) -> None:
+        value = message.value or b""
         headers = failure_headers(message.topic, message.partition, message.offset, error, attempts)
-        self.publisher.send(self.prefix + DEADLETTER, message.value or b"", key=message.key, headers=headers)
+        room = self._room(message.key, headers)
+        if room is not None and len(value) > room:
+            # A message at the broker's limit cannot be sent again with headers added; sending it whole would
+            # fail and stop the stream. Keep what fits and say so: the whole message stays at its origin offset.
+            note = (f"; the dead letter keeps the first {room - 512} of {len(value)} bytes (sha256 "
+                    f"{hashlib.sha256(value).hexdigest()}); the whole message stays at its origin offset")
+            headers = failure_headers(message.topic, message.partition, message.offset, error + note, attempts)
+            value = value[:room - 512]
+        self.publisher.send(self.prefix + DEADLETTER, value, key=message.key, headers=headers)
         self.counters.dead_lettered += 1
         kind = error.split(":")[0]
         self.counters.by_error[kind] = self.counters.by_error.get(kind, 0) + 1
