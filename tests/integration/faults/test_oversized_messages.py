@@ -8,7 +8,6 @@ the recovery time: from the bad message to the first good one sent after it comm
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import os
@@ -18,8 +17,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 from kafka import KafkaProducer
 
@@ -35,7 +34,7 @@ from schemas.topics import (
     HEADER_ORIGINAL_TOPIC,
     QUARANTINE,
 )
-from services.simulation.identifiers import make_upn
+from tests.integration.faults.api import ApiProcess, returns
 from tests.integration.faults.hub import RegisterWatch, side_topic
 from tests.integration.matching.notifications import deletion_return
 from tests.integration.matching.stream_harness import StreamHarness
@@ -54,10 +53,8 @@ def _broker_message_max() -> int:
 
 
 BROKER_MESSAGE_MAX = _broker_message_max()
+API_MAX_BODY = 5_000_000  # the API's default CMEHUB_API_MAX_BODY_BYTES
 SCHOOL = "cme.notifications.school"
-FIXTURES = Path(__file__).parents[2] / "fixtures"
-FORENAMES = ["Amelia", "Oliver", "Zainab", "Mohammed", "Aleksandra", "Tomasz", "Chidi", "Aoife", "Ioana", "Ayaan"]
-SURNAMES = ["SMITH", "KHAN", "KOWALSKI", "OKAFOR", "MURPHY", "POPESCU", "AHMED", "NOWAK", "BEGUM", "JONES"]
 
 
 @pytest.fixture
@@ -170,22 +167,6 @@ def test_a_valid_notification_near_the_limit_is_recorded_once_and_the_stream_goe
     recovery_report("recovery s (big one sent -> first later notification committed)", recovered_at - bad_at)
 
 
-def _returns(first: int, count: int) -> list[dict[str, Any]]:
-    """Deletion returns (the hub's JSON form) about ``count`` distinct children from ``first`` on."""
-    base = json.loads((FIXTURES / "schools" / "deletion_return.json").read_text())
-    items = []
-    for n in range(first, first + count):
-        item = copy.deepcopy(base)
-        item.pop("_comment", None)
-        pupil = item["pupil"]
-        pupil["upn"] = make_upn("383", "2999", 2016, n)
-        pupil["full_name"] = {"forename": FORENAMES[n % 10], "middle_names": None, "surname": SURNAMES[n // 10 % 10]}
-        pupil["date_of_birth"] = f"{2012 + n % 4}-{1 + n % 12:02d}-{1 + n % 28:02d}"
-        pupil["address"] = {"lines": [f"{n + 1} Chapel Lane", "Leeds"], "postcode": f"LS{1 + n % 20} {1 + n % 9}AB"}
-        items.append(item)
-    return items
-
-
 def _ingest(folder: Path, bootstrap: str, prefix: str) -> subprocess.CompletedProcess[str]:
     cmehub = Path(sys.executable).with_name("cmehub")
     env = {**os.environ, "CMEHUB_KAFKA_BOOTSTRAP": bootstrap, "CMEHUB_LA_CODE": "383"}
@@ -205,10 +186,10 @@ def test_an_oversized_partner_file_is_quarantined_and_the_other_files_flow(
     folder.mkdir()
     junk = b"laestab,upn,forename\n" + b"\x00\x01not a return " * 800_000
     (folder / "a_junk.csv").write_bytes(junk)
-    mixed = _returns(0, 10)
+    mixed = returns(0, 10)
     mixed[4]["pupil"]["address"]["lines"] = ["1 " + "Long Road " * 1_100_000, "Leeds"]
     (folder / "b_mixed.json").write_text(json.dumps({"returns": mixed}))
-    (folder / "c_last.json").write_text(json.dumps({"returns": _returns(10, 15)}))
+    (folder / "c_last.json").write_text(json.dumps({"returns": returns(10, 15)}))
     assert MAX_MESSAGE_BYTES == BROKER_MESSAGE_MAX, "the connectors' message limit is the brokers' own"
     assert all(p.stat().st_size > MAX_MESSAGE_BYTES for p in (folder / "a_junk.csv", folder / "b_mixed.json"))
 
@@ -262,3 +243,71 @@ def test_an_oversized_partner_file_is_quarantined_and_the_other_files_flow(
                         min(register.first_seen[i] for i in later) - bad_at)
     recovery_report("good notifications", len(good))
     recovery_report("quarantined", len(records))
+
+
+def test_an_oversized_push_gets_413_and_nothing_of_it_is_produced(
+    harness: StreamHarness, register: RegisterWatch, kafka_bootstrap: str, tmp_path: Path,
+    recovery_report: Report,
+) -> None:
+    """A real ``cmehub api``: a body over its limit is refused with 413 whether its length is declared
+    or chunked, and nothing of it reaches Kafka; a 3 MB unreadable body (within the limit, three times
+    kafka-python's default message limit) is quarantined whole with 422; good pushes around them
+    reach the register once each."""
+    harness.start_worker()
+    api = ApiProcess(harness.database_url, kafka_bootstrap, harness.prefix, tmp_path)
+    try:
+        api.wait_ready()
+        headers = api.partner("oversize test school", ["school"])
+        url = f"{api.url}/v1/notifications/school"
+
+        def push(body: bytes, name: str) -> httpx.Response:
+            return httpx.post(url, params={"file_name": name}, content=body, headers=headers, timeout=60)
+
+        def accepted(response: httpx.Response) -> list[str]:
+            assert response.status_code == 202, response.text
+            return [str(i) for i in response.json()["event_ids"]]
+
+        good = accepted(push(json.dumps({"returns": returns(0, 5)}).encode(), "first.json"))
+        register.wait_for(good, 60, "the first push")
+
+        # Five real returns padded past the limit: were the limit not enforced they would be accepted.
+        big = json.dumps({"returns": returns(5, 5), "padding": "x" * API_MAX_BODY}).encode()
+        refused_ids = {str(e["event_id"]) for e in parse_file(big, "big.json", "schools",
+                                                              ParseContext(default_la="383")).events}
+        assert len(refused_ids) == 5
+        declared = push(big, "big.json")
+        chunked = httpx.post(url, params={"file_name": "big.json"}, headers=headers, timeout=60,
+                             content=(big[i:i + 65536] for i in range(0, len(big), 65536)))
+        refused_at = time.time()
+        for response in (declared, chunked):
+            assert response.status_code == 413, response.text
+            assert f"larger than {API_MAX_BODY} bytes" in response.json()["detail"]
+        after_413 = accepted(push(json.dumps({"returns": returns(10, 5)}).encode(), "after-413.json"))
+
+        junk = b"\x00\x01 not a partner file " * (3_000_000 // 24)
+        quarantined = push(junk, "junk.bin")
+        assert quarantined.status_code == 422, quarantined.text
+        quarantined_at = time.time()
+        [junk_id] = [q["quarantine_id"] for q in quarantined.json()["quarantined"]]
+        after_junk = accepted(push(json.dumps({"returns": returns(15, 5)}).encode(), "after-junk.json"))
+        good += after_413 + after_junk
+        register.wait_for(good, 60, "the pushes after the refused ones")
+    finally:
+        api.stop()
+
+    codec = default_codec()
+    log = [str(codec.decode(m.value)["event_id"])
+           for m in side_topic(kafka_bootstrap, harness.prefix + SCHOOL, expected=len(good))]
+    assert sorted(log) == sorted(good), "the notification topic holds each accepted event once and nothing else"
+    assert not refused_ids & set(log)
+    quarantine = [codec.decode(m.value) for m in side_topic(kafka_bootstrap, harness.prefix + QUARANTINE, 1)]
+    assert [q["quarantine_id"] for q in quarantine] == [junk_id] and quarantine[0]["original"] == junk
+    processed, notifications = register.counts("processed_event"), register.counts("notification")
+    assert set(processed) == set(good) and set(processed.values()) == {1}, "an accepted push lost or applied twice"
+    assert set(notifications) == set(good) and set(notifications.values()) == {1}
+
+    recovery_report("accepted notifications", len(good))
+    recovery_report("recovery s (413 answered -> next push committed)",
+                    min(register.first_seen[i] for i in after_413) - refused_at)
+    recovery_report("recovery s (3 MB junk quarantined -> next push committed)",
+                    min(register.first_seen[i] for i in after_junk) - quarantined_at)
