@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import datetime as dt
 import json
 import os
 import signal
@@ -23,14 +24,17 @@ import httpx
 from services.api.clients import ClientRegistry
 from services.register.database import make_engine, session_factory
 from services.simulation.identifiers import make_upn
+from tests.integration.matching.notifications import GIVEN, STREETS, SURNAMES, UNIT
 
 FIXTURES = Path(__file__).parents[2] / "fixtures"
-FORENAMES = ["Amelia", "Oliver", "Zainab", "Mohammed", "Aleksandra", "Tomasz", "Chidi", "Aoife", "Ioana", "Ayaan"]
-SURNAMES = ["SMITH", "KHAN", "KOWALSKI", "OKAFOR", "MURPHY", "POPESCU", "AHMED", "NOWAK", "BEGUM", "JONES"]
 
 
 def returns(first: int, count: int, school: str = "2999") -> list[dict[str, Any]]:
-    """Deletion returns (the hub's JSON form) about ``count`` distinct children from ``first`` on."""
+    """Deletion returns (the hub's JSON form) about ``count`` distinct children from ``first`` on.
+
+    Children of different ``n`` differ in name, birth date, address and UPN (for n below 8,000), so the
+    matcher takes none for another: each return is a new child, not a close call held for review.
+    """
     base = json.loads((FIXTURES / "schools" / "deletion_return.json").read_text())
     items = []
     for n in range(first, first + count):
@@ -38,11 +42,12 @@ def returns(first: int, count: int, school: str = "2999") -> list[dict[str, Any]
         item.pop("_comment", None)
         item["school"]["laestab"] = f"383{school}"
         pupil = item["pupil"]
-        pupil["upn"] = make_upn("383", school, 2016, n)
-        pupil["full_name"] = {"forename": FORENAMES[n % 10], "middle_names": None,
-                              "surname": SURNAMES[n // 10 % 10] + ("" if n < 100 else f"-{FORENAMES[n // 100 % 10]}")}
-        pupil["date_of_birth"] = f"{2012 + n % 4}-{1 + n % 12:02d}-{1 + n % 28:02d}"
-        pupil["address"] = {"lines": [f"{n + 1} Chapel Lane", "Leeds"], "postcode": f"LS{1 + n % 20} {1 + n % 9}AB"}
+        pupil["upn"] = make_upn("383", school, 2010 + n // 1000, n)
+        surname = SURNAMES[n // 20 % 20] + ("" if n < 400 else f"-{SURNAMES[n // 400 % 20]}")
+        pupil["full_name"] = {"forename": GIVEN[n % 20], "middle_names": None, "surname": surname.upper()}
+        pupil["date_of_birth"] = (dt.date(2011, 9, 1) + dt.timedelta(days=n * 53 % 2400)).isoformat()
+        pupil["address"] = {"lines": [f"{n % 300 + 1} {STREETS[n % len(STREETS)]}", "Leeds"],
+                            "postcode": f"LS{1 + n % 29} {n % 9 + 1}{UNIT[n // 29 % 20]}{UNIT[n // 580 % 20]}"}
         items.append(item)
     return items
 

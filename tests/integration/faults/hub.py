@@ -1,7 +1,9 @@
 """Ground truth read back from the hub itself: the register's event ids and the broker's side topics.
 
 The register is the matching worker's PostgreSQL database: ``processed_event`` holds one row per
-event id the worker committed (its primary key), ``notification`` one per notification recorded.
+event id the worker committed (its primary key), ``notification`` one per notification recorded,
+``review_item`` one per notification held for a person to say which child it is about (a close call
+between namesakes: committed, not yet in ``processed_event``).
 ``RegisterWatch`` polls it and notes when each id first appeared, which gives recovery times
 measured at the register commit. ``side_topic`` reads the dead-letter or quarantine topic whole.
 """
@@ -42,7 +44,7 @@ class RegisterWatch:
 
     def poll(self) -> None:
         now = time.time()  # wall clock: comparable with Kafka's message timestamps
-        for event_id in self._ids("processed_event"):
+        for event_id in self._ids("processed_event") + self._ids("review_item"):
             self.first_seen.setdefault(event_id, now)
 
     def wait_for(self, ids: Iterable[str], timeout_s: float, what: str) -> None:
@@ -62,7 +64,7 @@ class RegisterWatch:
                              f"waiting for {what}\n{logs}")
 
     def counts(self, table: str) -> Counter[str]:
-        """How often each event id is in ``table`` (``processed_event`` or ``notification``)."""
+        """How often each event id is in ``table`` (``processed_event``, ``notification`` or ``review_item``)."""
         return Counter(self._ids(table))
 
 
