@@ -24,9 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import cProfile
+import gc
 import json
 import os
 import platform
+import pstats
 import re
 import signal
 import socket
@@ -34,6 +38,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -48,7 +53,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from services.api.clients import ClientRegistry  # noqa: E402
+from services.api.clients import ClientInfo, ClientRegistry  # noqa: E402
 from services.api.database import migrate as migrate_api  # noqa: E402
 from services.matching.records import PersonRecord  # noqa: E402
 from services.matching.synthetic import generate  # noqa: E402
@@ -207,6 +212,179 @@ async def open_loop(name: str, base: str, rate: float, seconds: float, method: s
     return run
 
 
+def _asgi_request(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
+                  ) -> Any:
+    """One request straight into the ASGI app (no HTTP client or socket), returning (status, body)."""
+
+    async def call() -> tuple[int, bytes]:
+        sent = False
+        status = 0
+        chunks: list[bytes] = []
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await asyncio.sleep(3600)
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            elif message["type"] == "http.response.body":
+                chunks.append(message.get("body", b""))
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+                 "root_path": "", "headers": [*headers, (b"content-length", str(len(body)).encode())],
+                 "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8080)}
+        await app(scope, receive, send)
+        return status, b"".join(chunks)
+
+    return call()
+
+
+class ThreadProfiles:
+    """cProfile (CPU time per thread) in every thread started while it is on: threadpool, group commit."""
+
+    def __init__(self) -> None:
+        self.profiles: list[cProfile.Profile] = []
+
+    def __enter__(self) -> ThreadProfiles:
+        def start(frame: Any, event: str, arg: Any) -> None:
+            profile = cProfile.Profile(time.thread_time)
+            self.profiles.append(profile)
+            sys.setprofile(None)
+            profile.enable()
+
+        threading.setprofile(start)
+        main = cProfile.Profile(time.thread_time)
+        self.profiles.append(main)
+        main.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        threading.setprofile(None)
+        self.profiles[0].disable()
+
+    def stats(self) -> pstats.Stats:
+        stats = pstats.Stats(self.profiles[0])
+        for profile in self.profiles[1:]:
+            with contextlib.suppress(TypeError):  # a thread that never ran a profiled call
+                stats.add(profile)
+        return stats
+
+
+def in_process(url: str, state: Path, bodies: list[dict[str, Any]], client: ClientInfo, n: int,
+               concurrency: int, profile_top: int, profile_out: str = "") -> dict[str, float]:
+    """CPU per request inside one API process (all its threads), then a cProfile of the enquiries.
+
+    Requests go straight into the ASGI app (no sockets, no HTTP client), ``concurrency`` at a time.
+    The profile runs on a fresh event loop after start-up so that every thread serving it (the
+    threadpool's, the group commit's) starts under the profiler.
+    """
+    from services.api.app import create_app
+    from services.logs import configure_logging
+    from services.settings import Settings
+
+    configure_logging("INFO")
+
+    settings = Settings(database_url=url, state_dir=state, la_code="383", la_name="Leeds",
+                        kafka_bootstrap=os.environ.get("CMEHUB_KAFKA_BOOTSTRAP", "127.0.0.1:19092"))
+    app = create_app(settings)
+    token, _ = app.state.hub.tokens.issue(client.client_id, client.home_la, list(client.scopes), [],
+                                          client.generation)
+    headers = [(b"authorization", f"Bearer {token}".encode()), (b"content-type", b"application/json")]
+    payloads = [json.dumps(b).encode() for b in bodies]
+
+    async def batch(method: str, path: str, tag: str, count: int) -> Counter[int]:
+        statuses: Counter[int] = Counter()
+        for start in range(0, count, concurrency):
+            got = await asyncio.gather(*(
+                _asgi_request(app, method, path, payloads[i % len(payloads)].replace(
+                    b'"reference": "', f'"reference": "{tag}-'.encode()) if method == "POST" else b"", headers)
+                for i in range(start, min(count, start + concurrency))))
+            statuses.update(status for status, _ in got)
+        return statuses
+
+    out: dict[str, float] = {}
+
+    hub = app.state.hub
+
+    async def drained(timeout_s: float = 600) -> None:
+        """Wait until the register has recorded every answered enquiry (the outbox is empty)."""
+        started = time.monotonic()
+        while time.monotonic() - started < timeout_s:
+            waiting = await asyncio.to_thread(hub.enquiries.readiness)
+            if waiting["detail"].startswith("0 "):
+                return
+            await asyncio.sleep(0.5)
+        raise SystemExit("the register did not record the enquiries in time")
+
+    collections: list[tuple[int, float]] = []
+    started: list[float] = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            collections.append((info["generation"], time.perf_counter() - started[0]))
+
+    gc.callbacks.append(on_gc)
+
+    async def measure() -> None:
+        async with app.router.lifespan_context(app):
+            await batch("POST", "/v1/enquiries", f"warm{os.getpid()}", min(n, 200))
+            await drained()
+            for name, method, path in (("jwks", "GET", "/.well-known/jwks.json"),
+                                       ("enquiry", "POST", "/v1/enquiries")):
+                collections.clear()
+                cpu, wall = time.process_time(), time.perf_counter()
+                statuses = await batch(method, path, f"cpu{os.getpid()}", n)
+                out[f"{name}_cpu_ms"] = (time.process_time() - cpu) * 1000 / n
+                out[f"{name}_wall_ms"] = (time.perf_counter() - wall) * 1000 / n
+                by_gen = {g: (sum(1 for x, _ in collections if x == g), sum(t for x, t in collections if x == g))
+                          for g in (0, 1, 2)}
+                print(f"{name}: {out[f'{name}_cpu_ms']:.2f} ms CPU per request (all threads), "
+                      f"{out[f'{name}_wall_ms']:.2f} ms wall; statuses {dict(statuses)}; garbage collections "
+                      + ", ".join(f"gen{g} {c} ({t * 1000:.0f} ms)" for g, (c, t) in by_gen.items()), file=sys.stderr)
+            cpu = time.process_time()
+            await drained()
+            out["record_cpu_ms"] = (time.process_time() - cpu) * 1000 / n
+            print(f"recording them in the register afterwards (outbox): {out['record_cpu_ms']:.2f} ms CPU per "
+                  "enquiry", file=sys.stderr)
+
+    asyncio.run(measure())
+    if profile_top or profile_out:
+        # The hub's objects outlive the lifespan (the index stays in memory; the engine reconnects).
+        with ThreadProfiles() as profiles:
+            asyncio.run(batch("POST", "/v1/enquiries", f"prof{os.getpid()}", n))
+        app.state.hub.enquiries.writer.stop()
+        stats = profiles.stats()
+        if profile_out:
+            stats.dump_stats(profile_out)
+        stats.sort_stats("tottime").print_stats(profile_top)
+        stats.sort_stats("cumulative").print_stats(profile_top)
+    return out
+
+
+def _register_size(admin: sa.Engine, url: str) -> int | None:
+    """Children in a kept benchmark database (None when there is none)."""
+    with admin.connect() as conn:
+        if conn.execute(sa.text("select 1 from pg_database where datname = :d"), {"d": DATABASE}).first() is None:
+            return None
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(conn.execute(sa.text("select count(*) from child")).scalar_one())
+    except sa.exc.SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -304,13 +482,23 @@ def main() -> None:
     parser.add_argument("--sweep-seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
     parser.add_argument("--write-docs", action="store_true", help=f"update the API section of {DOCS.name}")
+    parser.add_argument("--reuse", action="store_true",
+                        help="reuse a register of the same size kept by an earlier --keep run")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="instead of the HTTP run: N requests straight into an in-process app, CPU per "
+                             "request, then a cProfile of N enquiries")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight with --profile")
+    parser.add_argument("--profile-out", default="", help="also save the --profile statistics (pstats) here")
+    parser.add_argument("--profile-top", type=int, default=40, help="functions listed by --profile (0: none)")
     args = parser.parse_args()
 
     admin = sa.create_engine(args.server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'drop database if exists "{DATABASE}" with (force)'))
-        conn.execute(sa.text(f'create database "{DATABASE}"'))
     url = sa.make_url(args.server).set(database=DATABASE).render_as_string(hide_password=False)
+    reuse = args.reuse and _register_size(admin, url) == args.children
+    if not reuse:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{DATABASE}" with (force)'))
+            conn.execute(sa.text(f'create database "{DATABASE}"'))
     process = None
     try:
         migrate_register(url)
@@ -318,12 +506,21 @@ def main() -> None:
         t0 = time.perf_counter()
         records_wanted = int(args.rate * args.seconds)
         synthetic = generate(register_size=args.children, records=min(records_wanted, 20_000), seed=11)
-        children = load_register(url, synthetic.register)
-        print(f"register: {children:,} children loaded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        if reuse:
+            children = args.children
+            print(f"register: reusing the {children:,} children of {DATABASE}", file=sys.stderr)
+        else:
+            children = load_register(url, synthetic.register)
+            print(f"register: {children:,} children loaded in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         engine = make_engine(url)
         info, secret = ClientRegistry(session_factory(engine)).add(
             "bench LA 384", "384", ["authority"], rate_per_s=1e6, burst=10**6, daily_quota=10**9)
         engine.dispose()
+        if args.profile:
+            with tempfile.TemporaryDirectory() as state:
+                in_process(url, Path(state), [enquiry_body(p, n) for n, p in enumerate(synthetic.records)], info,
+                           args.profile, args.concurrency, args.profile_top, args.profile_out)
+            return
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
         load = os.getloadavg()[0]

@@ -149,13 +149,19 @@ class ClientRegistry:
                 return None
             return _info(row) if verify_secret(secret, row.secret_hash) else None
 
+    def cached(self, client_id: str) -> tuple[bool, ClientInfo | None]:
+        """``(True, state)`` when the client's state was read within the last few seconds, else ``(False, None)``."""
+        hit = self._cache.get(client_id)
+        if hit is not None and time.monotonic() - hit[0] < self.cache_s:
+            return True, hit[1]
+        return False, None
+
     def current(self, client_id: str) -> ClientInfo | None:
         """The client's current state, cached for a few seconds (revocation takes effect within that)."""
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(client_id)
-        if hit is not None and now - hit[0] < self.cache_s:
-            return hit[1]
+        found, info = self.cached(client_id)
+        if found:
+            return info
         with self.sessions() as session:
             row = session.get(ClientRow, client_id)
             info = _info(row) if row is not None else None

@@ -7,11 +7,12 @@ inside a route: a route that names ``OfficerCaller`` cannot be reached without t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator
 
@@ -19,8 +20,12 @@ from services.api.bootstrap import HubServices
 from services.api.clients import ClientInfo, Scope
 from services.api.security import InvalidToken, TokenClaims
 
+# Dependencies are ``async``: FastAPI runs a plain ``def`` dependency in a worker thread, and three
+# such hops per request cost more than the checks themselves. None of them blocks: the token check is
+# remembered after the first time, and the client's record is read from the database in a thread.
 
-def get_hub(request: Request) -> HubServices:
+
+async def get_hub(request: Request) -> HubServices:
     """The services of this hub (built once by ``create_app``)."""
     hub: HubServices = request.app.state.hub
     return hub
@@ -52,7 +57,7 @@ def _unauthorised(hub: HubServices, why: str) -> HTTPException:
     return HTTPException(401, detail=why, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
 
-def authenticated(
+async def authenticated(
     request: Request, hub: HubDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Caller:
     """The caller of a valid token whose client is still registered, within its limits."""
@@ -62,7 +67,9 @@ def authenticated(
         claims = hub.tokens.verify(credentials.credentials)
     except InvalidToken as exc:
         raise _unauthorised(hub, str(exc)) from exc
-    client = hub.clients.current(claims.client_id)
+    found, client = hub.clients.cached(claims.client_id)
+    if not found:
+        client = await run_in_threadpool(hub.clients.current, claims.client_id)
     if client is None or client.revoked:
         raise _unauthorised(hub, "client revoked or unknown")
     if client.generation != claims.generation:
@@ -83,10 +90,10 @@ def authenticated(
 _HOME_ONLY = frozenset({Scope.OFFICER, Scope.OPERATOR, Scope.AUDITOR})
 
 
-def require(scope: Scope) -> Callable[..., Caller]:
+def require(scope: Scope) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting only callers whose client and token both carry ``scope``."""
 
-    def check(caller: Annotated[Caller, Depends(authenticated)], hub: HubDep) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(authenticated)], hub: HubDep) -> Caller:
         if scope.value not in caller.client.scopes or scope.value not in caller.claims.scopes:
             hub.metrics.refusals.labels("forbidden").inc()
             raise HTTPException(403, detail=f"this endpoint needs the {scope.value} scope")
@@ -99,7 +106,7 @@ def require(scope: Scope) -> Callable[..., Caller]:
     return check
 
 
-def purpose_of(x_purpose: Annotated[str, Header(min_length=3, max_length=200, description=(
+async def purpose_of(x_purpose: Annotated[str, Header(min_length=3, max_length=200, description=(
         "why you read this personal data (recorded in the audit log), e.g. 'case work: home visit'"))]) -> str:
     """The purpose every read of personal data must state."""
     return x_purpose.strip()

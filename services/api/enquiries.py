@@ -235,12 +235,6 @@ class WhereaboutsService:
 
     # -- answering --------------------------------------------------------------------------------
 
-    def _facts(self, child_id: str | None, purpose: Purpose) -> ChildFacts | None:
-        if not child_id:
-            return None
-        with self.uows.engine.connect() as conn:
-            return child_facts(conn, child_id, "address" in DISCLOSED[purpose])
-
     def ask(self, asker: Asker, asked: EnquiryAsked, now: dt.datetime | None = None) -> EnquiryRecordRow:
         """Answer an enquiry now and store it with its audit entries (one group commit).
 
@@ -250,23 +244,24 @@ class WhereaboutsService:
         now = now or dt.datetime.now(dt.UTC)
         enquiry_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmehub:{asker.client_id}:{asked.reference}"))
                       if asked.reference else str(uuid.uuid4()))
-        if asked.reference:
-            with self.uows.engine.connect() as conn:
-                seen = conn.execute(_OWN, {"id": enquiry_id, "client_id": asker.client_id}).first()
-            existing = self.get(enquiry_id, asker.client_id) if seen is not None else None
-            if existing is not None:
-                return existing
-        if self.index.mark is None:
-            raise IndexNotReady("the register is still loading; ask again in a minute")
-        record, warnings = asked.subject.record(enquiry_id)
-        decision = self.index.link(record)
-        child_id = decision.register_id if decision.decision in ("match", "review") else None
-        facts = self._facts(child_id, asked.purpose)
-        if child_id and facts is None:  # merged away since the index last caught up: forget and ask again
-            self.index.forget(child_id)
+        # One connection for every read of the answer (each checkout costs a round trip to ping it).
+        with self.uows.engine.connect() as conn:
+            if asked.reference and conn.execute(_OWN, {"id": enquiry_id, "client_id": asker.client_id}).first():
+                existing = self.get(enquiry_id, asker.client_id)
+                if existing is not None:
+                    return existing
+            if self.index.mark is None:
+                raise IndexNotReady("the register is still loading; ask again in a minute")
+            record, warnings = asked.subject.record(enquiry_id)
+            with_address = "address" in DISCLOSED[asked.purpose]
             decision = self.index.link(record)
             child_id = decision.register_id if decision.decision in ("match", "review") else None
-            facts = self._facts(child_id, asked.purpose)
+            facts = child_facts(conn, child_id, with_address) if child_id else None
+            if child_id and facts is None:  # merged away since the index last caught up: forget and ask again
+                self.index.forget(child_id)
+                decision = self.index.link(record)
+                child_id = decision.register_id if decision.decision in ("match", "review") else None
+                facts = child_facts(conn, child_id, with_address) if child_id else None
         if facts is None:
             status = EnquiryStatus.NOT_KNOWN
         else:

@@ -168,12 +168,21 @@ class TokenClaims:
 
 
 class TokenService:
-    """Issues and verifies the hub's access tokens."""
+    """Issues and verifies the hub's access tokens.
 
-    def __init__(self, keys: KeyRing, issuer: str, ttl_s: int) -> None:
+    A token whose signature has been checked is remembered (by its exact text) until it expires, so
+    a client calling many times pays for one ES256 verification; any other text, even one byte
+    different, is verified afresh. Revocation and rotation are still checked on every request
+    against the client's record (``deps.authenticated``), so this changes no outcome.
+    """
+
+    def __init__(self, keys: KeyRing, issuer: str, ttl_s: int, cache_size: int = 4096) -> None:
         self.keys = keys
         self.issuer = issuer
         self.ttl_s = ttl_s
+        self.cache_size = cache_size
+        self._verified: dict[str, TokenClaims] = {}
+        self._cache_lock = threading.Lock()
 
     def issue(self, client_id: str, home_la: str, scopes: list[str], sources: list[str], generation: int,
               now: float | None = None) -> tuple[str, int]:
@@ -187,8 +196,23 @@ class TokenService:
         }
         return jwt.encode(claims, key.private, algorithm=ALGORITHM, headers={"kid": key.kid}), self.ttl_s
 
-    def verify(self, token: str) -> TokenClaims:
+    def verify(self, token: str, now: float | None = None) -> TokenClaims:
         """The claims of a valid token; :class:`InvalidToken` says why one is refused."""
+        seen = self._verified.get(token)
+        if seen is not None:
+            if (time.time() if now is None else now) < seen.expires_at:
+                return seen
+            with self._cache_lock:
+                self._verified.pop(token, None)
+            raise InvalidToken("token expired")
+        claims = self._verify(token)
+        with self._cache_lock:
+            while len(self._verified) >= self.cache_size:  # forget the oldest first
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = claims
+        return claims
+
+    def _verify(self, token: str) -> TokenClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

@@ -94,3 +94,35 @@ def test_key_older_than_rotation_is_replaced_and_pruned_after_tokens_expire(tmp_
     assert second != first
     assert not path.exists()
     assert oct(os.stat(tmp_path / "keys" / f"{second}.pem").st_mode & 0o777) == "0o600"
+
+
+def test_a_verified_token_is_remembered_only_until_it_expires(tmp_path: Path) -> None:
+    tokens = _service(tmp_path, ttl=60)
+    token, _ = tokens.issue("school-a", "383", ["partner"], [], 1)
+    first = tokens.verify(token)
+    assert tokens.verify(token) is first  # the second call needs no signature check
+    with pytest.raises(InvalidToken, match="expired"):
+        tokens.verify(token, now=first.expires_at)
+    assert token not in tokens._verified
+
+
+def test_a_remembered_token_changed_by_one_character_is_refused(tmp_path: Path) -> None:
+    tokens = _service(tmp_path)
+    token, _ = tokens.issue("school-a", "383", ["partner"], [], 1)
+    tokens.verify(token)
+    head, body, signature = token.split(".")
+    claims = jwt.decode(token, options={"verify_signature": False})
+    raised = jwt.utils.base64url_encode(jwt.api_jws.json.dumps({**claims, "scope": "officer"}).encode()).decode()
+    flipped = signature[:-2] + ("A" if signature[-2] != "A" else "B") + signature[-1]
+    for forged in (f"{head}.{raised}.{signature}", f"{head}.{body}.{flipped}"):
+        with pytest.raises(InvalidToken):
+            tokens.verify(forged)
+
+
+def test_remembered_tokens_are_bounded(tmp_path: Path) -> None:
+    tokens = TokenService(KeyRing(tmp_path / "keys", rotation_s=3600, token_ttl_s=60), "cmehub:383", 60,
+                          cache_size=2)
+    issued = [tokens.issue(f"client-{i}", "383", ["partner"], [], 1)[0] for i in range(3)]
+    for token in issued:
+        tokens.verify(token)
+    assert list(tokens._verified) == issued[1:]
