@@ -2,10 +2,11 @@
 
 The business step of the stream, the review queue and the tests: no Kafka here. A notification's
 register effects, its decision with the evidence and its processed id are written together, so a
-redelivered notification changes nothing. On PostgreSQL a batch shares one transaction and is
-written with one flush (the INSERTs of the whole batch go out a table at a time); if any notification
-of it fails, the batch is done again with each notification in its own savepoint, so one bad
-notification fails alone. SQLite commits each.
+redelivered notification changes nothing. On PostgreSQL a batch shares one transaction: the children
+it is about are loaded in a few set-based queries and its rows are written a table at a time
+(services/register/bulk.py); if any notification of it fails, the batch is done again through the
+ORM with each notification in its own savepoint, so one bad notification fails alone. SQLite commits
+each.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import SimpleNamespace, TracebackType
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,9 +30,10 @@ from services.matching.outputs import case_transfer_event, match_decision_event,
 from services.matching.records import PersonRecord, from_child_identity
 from services.matching.register_view import child_record, load_index
 from services.matching.store import MatchDecisionRow, ReviewItemRow
+from services.register.bulk import BatchWriter, StagedRegister
 from services.register.database import session_factory
 from services.register.handlers import RecordOutcome, record_notification
-from services.register.repository import BatchCache, RegisterRepository
+from services.register.repository import RegisterRepository
 from services.register.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("cmehub.matching")
@@ -92,36 +94,33 @@ class _BatchFailed(Exception):
     """A notification of a batch written in one flush failed: do the batch again with savepoints."""
 
 
-class _Pending(UnitOfWork):
-    """One notification's unit of work in a batch written with one flush at its end.
+class _Staged(UnitOfWork):
+    """One notification's unit of work in a batch staged in a ``BatchWriter`` and written at its end.
 
-    ``commit`` writes the domain objects back onto rows (nothing goes to the database yet). There is
-    no savepoint to roll back to, so leaving after adding rows without committing spoils the batch,
-    which the pipeline then does again with savepoints.
+    ``commit`` settles the domain objects (nothing goes to the database yet). There is no savepoint
+    to roll back to, so leaving after staging without committing spoils the batch, which the
+    pipeline then does again with savepoints.
     """
 
-    def __init__(self, session: Session, cache: BatchCache, added: list[int],
-                 before_commit: BeforeCommit | None = None) -> None:
-        self._shared = session
-        self._cache = cache
-        self._added = added  # rows added to the session so far (counted by the pipeline's listener)
+    def __init__(self, writer: BatchWriter, before_commit: BeforeCommit | None = None) -> None:
+        self._writer = writer
         self.before_commit = before_commit
         self._committed = False
-        self._added_before = 0
+        self._staged_before = 0
 
-    def __enter__(self) -> _Pending:
-        self.session = self._shared
-        self.register = RegisterRepository(self._shared, self._cache)
+    def __enter__(self) -> _Staged:
+        self.session = self._writer.session
+        self.register = StagedRegister(self._writer)
         self._committed = False
-        self._added_before = self._added[0]
+        self._staged_before = self._writer.changes
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        spoilt = not self._committed and self._added[0] != self._added_before
+        spoilt = not self._committed and self._writer.changes != self._staged_before
         self.session = None
         if spoilt and exc_type is None:
-            raise _BatchFailed("a notification left without committing after adding rows")
+            raise _BatchFailed("a notification left without committing after staging rows")
 
     def commit(self) -> None:
         assert self.session is not None
@@ -131,7 +130,7 @@ class _Pending(UnitOfWork):
         self._committed = True
 
     def rollback(self) -> None:
-        raise _BatchFailed("a notification rolled back inside a batch written with one flush")
+        raise _BatchFailed("a notification rolled back inside a batch written at its end")
 
 
 class _Single(UnitOfWork):
@@ -179,7 +178,7 @@ class NotificationPipeline:
         # the notifications held for review and the decisions it wrote (not in the database yet).
         self._undo: list[tuple[str, str, Prepared | None]] | None = None
         self._held: set[str] = set()
-        self._decisions: dict[str, MatchDecisionRow] = {}
+        self._decisions: dict[str, Any] = {}  # event id -> its decision's values, as attributes
 
     # -- the index ------------------------------------------------------------------------------
 
@@ -227,9 +226,9 @@ class NotificationPipeline:
                     results.append(self._one(event, lambda hook: _Single(self.uows, hook), probe))
             return results
         if len(events) > 1:
-            flushed = self._in_one_flush(events)
-            if flushed is not None:
-                return flushed
+            staged = self._in_bulk(events)
+            if staged is not None:
+                return staged
         session = session_factory(self.uows.engine)()
         try:
             results = [self._one(event, lambda hook: _Step(session, hook), session) for event in events]
@@ -242,29 +241,25 @@ class NotificationPipeline:
             session.close()
         return results
 
-    def _in_one_flush(self, events: Sequence[Mapping[str, Any]]) -> list[Applied | Exception] | None:
-        """The whole batch in one transaction and one flush, or None when a notification of it failed
-        (then nothing of it is kept, the index is as before, and the caller uses savepoints)."""
+    def _in_bulk(self, events: Sequence[Mapping[str, Any]]) -> list[Applied | Exception] | None:
+        """The whole batch in one transaction, written a table at a time, or None when a notification
+        of it failed (then nothing of it is kept, the index is as before, and the caller uses savepoints)."""
         session = session_factory(self.uows.engine)()
-        cache = BatchCache()
-        added = [0]
-
-        def count_added(_session: Session, _instance: object) -> None:
-            added[0] += 1
-
-        sa.event.listen(session, "transient_to_pending", count_added)
+        writer = BatchWriter(session)
         self._undo = []
         try:
             ids = [str(e["event_id"]) for e in events]
             done = RegisterRepository(session).processed_among(ids)
             held = set(session.scalars(sa.select(ReviewItemRow.event_id).where(ReviewItemRow.event_id.in_(ids))))
-            cache.processed.update((i, i in done) for i in ids)
+            writer.processed.update((i, i in done) for i in ids)
             if done or held:  # their decisions are published again: read them in one query
                 session.scalars(sa.select(MatchDecisionRow).where(MatchDecisionRow.event_id.in_(done | held))).all()
             self._held, self._decisions = held, {}
+            writer.load_children(self._likely_children(events, done | held))
             results: list[Applied | Exception] = []
             for event in events:
-                results.append(self._process(event, lambda hook: _Pending(session, cache, added, hook), session, cache))
+                results.append(self._process(event, lambda hook: _Staged(writer, hook), session, writer))
+            writer.write()
             session.commit()
         except (_BatchFailed, IntegrityError, LookupError, ValueError, TypeError):
             session.rollback()
@@ -279,6 +274,21 @@ class NotificationPipeline:
             self._undo = None
             self._held, self._decisions = set(), {}
         return results
+
+    def _likely_children(self, events: Sequence[Mapping[str, Any]], skip: set[str]) -> set[str]:
+        """The register children the batch's notifications will most likely be recorded against, to load
+        them together (linked against the index as it is now: one a notification earlier in the batch
+        creates is not in the database yet, and one missed here is loaded when it is asked for)."""
+        wanted: set[str] = set()
+        for event in events:
+            event_id = str(event["event_id"])
+            if event_id in skip or not event.get("child"):
+                continue
+            la = self.local_la or str(event["responsible_la"])
+            decision = self.linker.link(from_child_identity(event_id, event["child"]), self.index_for(la))
+            if decision.register_id is not None:
+                wanted.add(decision.register_id)
+        return wanted
 
     def _undo_index(self) -> None:
         """Put back the index entries the failed batch replaced, newest first."""
@@ -301,11 +311,11 @@ class NotificationPipeline:
             return exc
 
     def _process(self, event: Mapping[str, Any], unit: Callable[[BeforeCommit | None], UnitOfWork],
-                 session: Session, cache: BatchCache | None = None) -> Applied:
+                 session: Session, writer: BatchWriter | None = None) -> Applied:
         event_id = str(event["event_id"])
         la = self.local_la or str(event["responsible_la"])
-        if cache is not None:
-            seen = cache.processed.get(event_id, False) or event_id in self._held
+        if writer is not None:
+            seen = writer.processed.get(event_id, False) or event_id in self._held
         else:
             seen = (RegisterRepository(session).is_processed(event_id)
                     or session.get(ReviewItemRow, event_id) is not None)
@@ -321,7 +331,7 @@ class NotificationPipeline:
         changed: list[PersonRecord] = []
 
         def write_decision(session: Session, register: RegisterRepository) -> None:
-            session.add(self._decision_row(event, decision, child_id))
+            self._add_decision(session, register, event, decision, child_id)
             changed.extend(_changed_child(register))
 
         outcome = record_notification(unit(write_decision), event, child_id, local_la=la)
@@ -360,23 +370,25 @@ class NotificationPipeline:
 
     # -- helpers ----------------------------------------------------------------------------------
 
-    def _decision_row(self, event: Mapping[str, Any], decision: LinkDecision, child_id: str | None) -> MatchDecisionRow:
-        row = self._new_decision_row(event, decision, child_id)
-        if self._undo is not None:  # a batch in one flush: a repeat of this event later in it finds it here
-            self._decisions[row.event_id] = row
-        return row
+    def _add_decision(self, session: Session, register: RegisterRepository, event: Mapping[str, Any],
+                      decision: LinkDecision, child_id: str | None) -> None:
+        values = self._decision_values(event, decision, child_id)
+        _add_row(session, register, MatchDecisionRow, values)
+        if self._undo is not None:  # a batch written at its end: a repeat of this event later in it finds it here
+            self._decisions[values["event_id"]] = SimpleNamespace(**values)
 
-    def _new_decision_row(self, event: Mapping[str, Any], decision: LinkDecision,
-                          child_id: str | None) -> MatchDecisionRow:
-        return MatchDecisionRow(
-            event_id=str(event["event_id"]), event_type=str(event["event_type"]),
-            responsible_la=str(event["responsible_la"]), decision=decision.decision, rule=decision.rule,
-            child_id=child_id, candidate_id=decision.register_id, probability=decision.match_probability,
-            weight=decision.match_weight, reason=decision.reason,
-            comparisons=[{"comparison": c.comparison, "level": c.level, "weight": c.weight}
-                         for c in decision.comparisons],
-            candidates=decision.candidates, config_version=decision.config_version, decided_at=self.clock(),
-            decided_by="hub:matching")
+    def _decision_values(self, event: Mapping[str, Any], decision: LinkDecision,
+                         child_id: str | None) -> dict[str, Any]:
+        return {
+            "event_id": str(event["event_id"]), "event_type": str(event["event_type"]),
+            "responsible_la": str(event["responsible_la"]), "decision": decision.decision, "rule": decision.rule,
+            "child_id": child_id, "candidate_id": decision.register_id, "probability": decision.match_probability,
+            "weight": decision.match_weight, "reason": decision.reason,
+            "comparisons": [{"comparison": c.comparison, "level": c.level, "weight": c.weight}
+                            for c in decision.comparisons],
+            "candidates": decision.candidates, "config_version": decision.config_version,
+            "decided_at": self.clock(), "decided_by": "hub:matching",
+        }
 
     def _hold(self, event: Mapping[str, Any], decision: LinkDecision,
               unit: Callable[[BeforeCommit | None], UnitOfWork]) -> Applied:
@@ -384,11 +396,13 @@ class NotificationPipeline:
         now = self.clock()
 
         def add_item(session: Session, register: RegisterRepository) -> None:
-            session.add(self._decision_row(event, decision, None))
-            session.add(ReviewItemRow(
-                event_id=event_id, responsible_la=str(event["responsible_la"]), event_type=str(event["event_type"]),
-                candidate_id=decision.register_id, probability=decision.match_probability, reason=decision.reason,
-                event=to_jsonable(dict(event)), state="open", opened_at=now))
+            self._add_decision(session, register, event, decision, None)
+            _add_row(session, register, ReviewItemRow, {
+                "event_id": event_id, "responsible_la": str(event["responsible_la"]),
+                "event_type": str(event["event_type"]), "candidate_id": decision.register_id,
+                "probability": decision.match_probability, "reason": decision.reason,
+                "event": to_jsonable(dict(event)), "state": "open", "opened_at": now, "decided_at": None,
+                "decided_by": None, "decision_reason": None, "linked_child_id": None})
 
         with unit(add_item) as uow:
             uow.commit()
@@ -434,6 +448,14 @@ class NotificationPipeline:
                 reason=row.reason, candidates=row.candidates, config_version=row.config_version)
             applied.outputs.append(("cme.match.decisions", self._decision_event(event, decision, row.child_id)))
         return applied
+
+
+def _add_row(session: Session, register: RegisterRepository, model: type[Any], values: dict[str, Any]) -> None:
+    """A matcher's row beside the register's: staged with a batch's, or added to the session."""
+    if isinstance(register, StagedRegister):
+        register.writer.append(model.__table__, values)
+    else:
+        session.add(model(**values))
 
 
 def _changed_child(register: RegisterRepository) -> list[PersonRecord]:

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,21 +73,6 @@ class CandidateChild:
     addresses: tuple[Address, ...]
     current_school: str | None
     restricted: bool
-
-
-@dataclass
-class BatchCache:
-    """What the repositories of one batch share before it is flushed once at the end.
-
-    Rows added earlier in the batch are not in the database yet, so later notifications find them
-    here; answers already read (processed ids, a child's open cases) need no second query.
-    """
-
-    processed: dict[str, bool] = field(default_factory=dict)
-    children: dict[str, ChildRow] = field(default_factory=dict)
-    # child id -> every case row of that child that can be open (loaded or added in this batch)
-    case_rows: dict[str, list[CaseRow]] = field(default_factory=dict)
-    enquiries: dict[str, EnquiryRow] = field(default_factory=dict)
 
 
 # -- row ↔ domain (the column values themselves are in rows.py) -------------------------------------
@@ -176,9 +161,8 @@ _OPEN_VALUES = sorted(s.value for s in OPEN_STATUSES)
 class RegisterRepository:
     """Loads and stores children, cases, notifications, enquiries, audit and processed event ids."""
 
-    def __init__(self, session: Session, batch: BatchCache | None = None) -> None:
+    def __init__(self, session: Session) -> None:
         self.session = session
-        self.batch = batch
         self._children: dict[str, tuple[Child, ChildRow]] = {}
         self._cases: dict[str, tuple[Case, CaseRow]] = {}
         self._enquiries: dict[str, tuple[Enquiry, EnquiryRow]] = {}
@@ -190,18 +174,10 @@ class RegisterRepository:
         _sync_child(child, row)
         self.session.add(row)
         self._children[child.id] = (child, row)
-        if self.batch is not None:
-            self.batch.children[child.id] = row
-            self.batch.case_rows[child.id] = []  # a new child has no case in the database
 
     def get_child(self, child_id: str) -> Child | None:
         if child_id in self._children:
             return self._children[child_id][0]
-        if self.batch is not None and child_id in self.batch.children:
-            pending = self.batch.children[child_id]
-            child = _child(pending)
-            self._children[child_id] = (child, pending)
-            return child
         row = self.session.get(
             ChildRow,
             child_id,
@@ -289,13 +265,10 @@ class RegisterRepository:
     # cases ---------------------------------------------------------------------------------------
 
     def add_case(self, case: Case) -> None:
-        known = self._known_case_rows(case.child_id) if self.batch is not None else None
         row = CaseRow(id=case.id, child_id=case.child_id)
         _sync_case(case, row)
         self.session.add(row)
         self._cases[case.id] = (case, row)
-        if known is not None:
-            known.append(row)
 
     def _case_query(self) -> sa.Select[CaseRow]:
         return sa.select(CaseRow).options(selectinload(CaseRow.transitions), selectinload(CaseRow.tasks))
@@ -318,24 +291,11 @@ class RegisterRepository:
         for case, _ in self._cases.values():
             if case.child_id == child_id and case.is_open:
                 return case
-        if self.batch is not None:
-            # Rows of this batch are not flushed: answer from them (their status is synced per step).
-            for row in self._known_case_rows(child_id):
-                if row.status in _OPEN_VALUES:
-                    return self._remember(row)
-            return None
         found = self.session.scalars(self._open_cases_query(child_id)).first()
         return self._remember(found) if found is not None else None
 
     def _open_cases_query(self, child_id: str) -> sa.Select[CaseRow]:
         return self._case_query().where(CaseRow.child_id == child_id, CaseRow.status.in_(_OPEN_VALUES))
-
-    def _known_case_rows(self, child_id: str) -> list[CaseRow]:
-        assert self.batch is not None
-        known = self.batch.case_rows.get(child_id)
-        if known is None:
-            known = self.batch.case_rows[child_id] = list(self.session.scalars(self._open_cases_query(child_id)))
-        return known
 
     def cases_for_child(self, child_id: str) -> list[Case]:
         rows = self.session.scalars(
@@ -374,9 +334,7 @@ class RegisterRepository:
     def get_enquiry(self, enquiry_id: str) -> Enquiry | None:
         if enquiry_id in self._enquiries:
             return self._enquiries[enquiry_id][0]
-        row = self.batch.enquiries.get(enquiry_id) if self.batch is not None else None
-        if row is None:
-            row = self.session.get(EnquiryRow, enquiry_id)
+        row = self.session.get(EnquiryRow, enquiry_id)
         if row is None:
             return None
         enq = enquiry_from(row)
@@ -387,8 +345,6 @@ class RegisterRepository:
         row = EnquiryRow(id=enq.id)
         self.session.add(row)
         self._enquiries[enq.id] = (enq, row)
-        if self.batch is not None:
-            self.batch.enquiries[enq.id] = row
 
     def enquiries_for_child(self, child_id: str) -> list[Enquiry]:
         rows = self.session.scalars(
@@ -419,8 +375,6 @@ class RegisterRepository:
         return [AuditEntry(r.at, r.actor, r.action, r.subject_type, r.subject_id, r.detail) for r in rows]
 
     def is_processed(self, event_id: str) -> bool:
-        if self.batch is not None and event_id in self.batch.processed:
-            return self.batch.processed[event_id]
         return self.session.get(ProcessedEventRow, event_id) is not None
 
     def processed_among(self, event_ids: Iterable[str]) -> set[str]:
@@ -433,8 +387,6 @@ class RegisterRepository:
 
     def mark_processed(self, event_id: str, outcome: str, at: dt.datetime) -> None:
         self.session.add(ProcessedEventRow(**processed_values(event_id, outcome, at)))
-        if self.batch is not None:
-            self.batch.processed[event_id] = True
 
     # writing back -------------------------------------------------------------------------------
 
