@@ -27,7 +27,7 @@ from tests.integration.matching.stream_harness import StreamHarness
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(120)]
 
 Report = Callable[[str, float | int | str], None]
-GOOD = 300
+GOOD = 160
 SCHOOL = "cme.notifications.school"
 
 
@@ -65,7 +65,7 @@ def test_poison_messages_are_dead_lettered_once_and_every_good_notification_reco
         harness.produce(warm)
         register.wait_for([e["event_id"] for e in warm], 60, "the first notifications")
 
-        # Good notifications with a poison message every 25, all on one authority's partition (one
+        # Good notifications with a poison message every 20, all on one authority's partition (one
         # key), so each poison message sits in a batch between good ones and must not hold them up.
         good = [deletion_return(n, batch="good") for n in range(10, 10 + GOOD)]
         kinds = ["junk", "empty", "impossible", "nul"]
@@ -75,7 +75,7 @@ def test_poison_messages_are_dead_lettered_once_and_every_good_notification_reco
         pending: list[tuple[str, bytes, FutureRecordMetadata]] = []
         sent_at = time.time()
         for i, event in enumerate(good):
-            if i % 25 == 12:
+            if i % 20 == 10:
                 kind = kinds[len(pending) % len(kinds)]
                 value = _poison(kind, i)
                 pending.append((kind, value or b"", producer.send(topic, key=b"383", value=value)))
