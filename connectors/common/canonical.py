@@ -21,6 +21,7 @@ _schema_version = cache(schema_version)  # read once per event type, not once pe
 
 SEXES = frozenset({"M", "F", "U"})
 ADDRESS_KINDS = frozenset({"home", "previous", "temporary", "correspondence", "unknown"})
+_UPRN = re.compile(r"[0-9]{1,12}")
 
 
 def event_id_for(partner_id: str, reference: str) -> str:
@@ -98,7 +99,7 @@ def _address(addr: AddressInput, invalid: list[dict[str, Any]], warnings: list[P
             invalid.append(_invalid("postcode", raw, reasons))
             warnings.extend(Problem("invalid_postcode", r) for r in reasons)
     uprn = clean(addr.uprn)
-    if uprn and not re.fullmatch(r"[0-9]{1,12}", uprn):
+    if uprn and not _UPRN.fullmatch(uprn):
         warnings.append(Problem("invalid_uprn", f"UPRN {uprn}: should be up to 12 digits"))
         uprn = None
     return {

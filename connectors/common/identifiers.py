@@ -6,6 +6,7 @@ list when it passes. Normalisers return the canonical form the hub stores.
 
 from __future__ import annotations
 
+import operator
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -53,6 +54,8 @@ LA_CODES: frozenset[str] = frozenset(f"{n:03d}" for lo, hi in _LA_RANGES for n i
 
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"  # remainder 0..22; I, O and S are never used
 _UPN_RE = re.compile(r"^[A-Z][0-9]{11}[0-9A-Z]$")
+_UPN_VALUES = {str(d): d for d in range(10)} | {c: i for i, c in enumerate(_UPN_LETTERS)}
+_UPN_WEIGHTS = range(2, 14)
 
 
 def is_la_code(value: str) -> bool:
@@ -62,9 +65,12 @@ def is_la_code(value: str) -> bool:
 
 def upn_check_letter(body: str) -> str:
     """The check letter for the 12 characters after it (characters 2..13 of a UPN)."""
-    total = 0
-    for weight, char in zip(range(2, 14), body, strict=True):
-        total += weight * (int(char) if char.isdigit() else _UPN_LETTERS.index(char))
+    if len(body) != len(_UPN_WEIGHTS):
+        raise ValueError(f"a UPN check letter is made from 12 characters, not {len(body)}")
+    try:
+        total = sum(map(operator.mul, _UPN_WEIGHTS, map(_UPN_VALUES.__getitem__, body)))
+    except KeyError as exc:
+        raise ValueError(f"{exc.args[0]!r} cannot be in a UPN") from exc
     return _UPN_LETTERS[total % 23]
 
 
@@ -174,9 +180,12 @@ class Postcode:
         return self.kind is not PostcodeKind.INVALID
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def normalise_postcode(value: str) -> Postcode:
     """Upper-case, remove whitespace, put one space before the inward code, and classify."""
-    compact = re.sub(r"\s+", "", value).upper()
+    compact = _WHITESPACE.sub("", value).upper()
     spaced = f"{compact[:-3]} {compact[-3:]}" if len(compact) > 3 else compact
     if _PSEUDO_RE.match(compact):
         meaning = _PSEUDO_MEANINGS.get(spaced, "normally resident abroad (country pseudo-postcode)")

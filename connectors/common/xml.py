@@ -95,14 +95,19 @@ def texts(el: Element | None) -> dict[str, str]:
     if el is None:
         return out
     for child in el:
-        value = child.text.strip() if child.text else ""
-        if value and child.tag not in out:
+        value = child.text
+        if value and (value := value.strip()) and child.tag not in out:
             out[child.tag] = value
     return out
 
 
 def find_all(el: Element, path: str) -> list[Element]:
     """Every element at the ``a/b/c`` path under ``el``, in document order."""
+    head, _, rest = path.partition("/")
+    if not rest:
+        return el.findall(head)
+    if "/" not in rest:  # the usual two steps, each a findall in C
+        return [child for parent in el.findall(head) for child in parent.findall(rest)]
     level = [el]
     for step in path.split("/"):
         level = [child for parent in level for child in parent.findall(step)]

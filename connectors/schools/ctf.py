@@ -116,7 +116,7 @@ def _address(pupil: Element) -> list[AddressInput]:
     bs_el = addr.find("BS7666Address")
     if bs_el is not None:
         bs = texts(bs_el)
-        paon_street = " ".join(x for x in (bs.get("PAON"), bs.get("Street")) if x)
+        paon_street = _joined(bs.get("PAON"), bs.get("Street"))
         lines = [x for x in (bs.get("SAON"), paon_street, bs.get("Locality")) if x]
         town = bs.get("PostTown") or bs.get("Town")
         uprn = bs.get("UniquePropertyReferenceNumber")
@@ -127,6 +127,13 @@ def _address(pupil: Element) -> list[AddressInput]:
     return [AddressInput(lines=lines, town=town, postcode=a.get("PostCode"), uprn=uprn, kind="home")]
 
 
+def _joined(first: str | None, second: str | None) -> str | None:
+    """Two optional texts joined by a space (either alone when the other is missing)."""
+    if first and second:
+        return f"{first} {second}"
+    return first or second
+
+
 _RESPONSIBILITY = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -134,13 +141,12 @@ def _contacts(pupil: Element) -> list[ContactInput]:
     contacts = []
     for c in find_all(pupil, "Contacts/Contact"):
         f = texts(c)
-        name = " ".join(x for x in (f.get("Forename"), f.get("Surname")) if x) or None
         contacts.append(
             ContactInput(
-                name=name,
-                relationship=f.get("Relationship"),
-                phones=[p for p in (text(ph, "PhoneNo") for ph in find_all(c, "Phones/Phone")) if p],
-                has_parental_responsibility=_RESPONSIBILITY.get(f.get("Responsibility", "").lower()),
+                _joined(f.get("Forename"), f.get("Surname")),
+                f.get("Relationship"),
+                [p for ph in find_all(c, "Phones/Phone") if (p := text(ph, "PhoneNo"))],
+                _RESPONSIBILITY.get(f.get("Responsibility", "").lower()),
             )
         )
     return contacts
@@ -202,7 +208,9 @@ def read_pupil(
         if left:
             leaving_dates.append(left)
     years = find_all(pupil, "Attendance/YearData")
-    latest = texts(max(years, key=lambda y: text(y, "Year") or "")) if years else {}
+    if len(years) > 1:
+        years = [max(years, key=lambda y: text(y, "Year") or "")]
+    latest = texts(years[0]) if years else {}
     possible = _int(latest.get("SessionsPossible"))
     attended = _int(latest.get("SessionsAttended"))
     if possible is not None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +76,7 @@ def test_worker_output_equals_the_in_process_output(monkeypatch: pytest.MonkeyPa
     LOCAL_CALLS.clear()
     piped = CollectingSink()
     summary_piped = ingest(files, "schools", piped, ctx)
-    assert len(LOCAL_CALLS) < len(files)  # the worker parsed some of them
+    assert LOCAL_CALLS == []  # the workers parsed them all; this process only sends
     monkeypatch.setattr(ingest_module, "PIPELINE_MIN_FILES", 10**9)
     direct = CollectingSink()
     summary_direct = ingest(files, "schools", direct, ctx)
@@ -93,6 +95,36 @@ def test_a_broken_worker_falls_back_to_parsing_here(monkeypatch: pytest.MonkeyPa
     summary = ingest(_files(), "schools", sink, ctx)
     assert summary.delivery_error is None
     assert summary.sent == summary.events + summary.quarantined_records > 0
+
+
+class DeadPool:
+    """A worker pool whose processes died: every file handed to it fails as a broken pool does."""
+
+    def __init__(self) -> None:
+        self.shut = False
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_exception(BrokenProcessPool("a worker process died"))
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self.shut = True
+
+
+def test_files_a_dead_worker_held_are_parsed_here(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
+    dead = DeadPool()
+    monkeypatch.setattr(ingest_module, "PIPELINE_MIN_BYTES", 0)
+    monkeypatch.setattr(worker_module, "_pool", dead)
+    monkeypatch.setattr(worker_module, "parse_and_encode", counting_parse)
+    LOCAL_CALLS.clear()
+    sink = CollectingSink()
+    files = _files()
+    summary = ingest(files, "schools", sink, ctx)
+    assert sorted(LOCAL_CALLS) == sorted(str(p) for p in files)  # each file once, none lost or doubled
+    assert summary.delivery_error is None
+    assert summary.sent == len(sink.messages) == summary.events + summary.quarantined_records > 0
+    assert dead.shut and worker_module._pool is None  # the next run starts fresh workers
 
 
 def test_confirmation_is_batched_not_per_file(ctx: ParseContext) -> None:
