@@ -312,11 +312,12 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
                 Quarantined(partner_id, KIND, file_name, position, reasons, original, header.source_la)
             )
             continue
-        for key in _dedupe_keys(child):
+        keys = _dedupe_keys(child)
+        for key in keys:
             if key in seen:
                 warnings.append(Problem("duplicate_pupil", f"{position} repeats {seen[key]} ({key[0]} matches)"))
                 break
-        for key in _dedupe_keys(child):
+        for key in keys:
             seen.setdefault(key, position)
         leaving = fields["leaving_date"]
         occurred = at_midnight(leaving) if leaving else (sent_at or ctx.received_at)
