@@ -509,11 +509,12 @@ def _address_problems(address: Mapping[str, Any], path: str) -> Iterator[str]:
         yield f"{path}.valid_to: {end} is before valid_from {start}"
 
 
-def validate(event: Mapping[str, Any], name: str | None = None) -> list[str]:
+def validate(event: Mapping[str, Any], name: str | None = None, *, structure: bool = True) -> list[str]:
     """Every problem of ``event`` in plain words (empty when it is valid).
 
     ``name`` defaults to the event's own ``event_type``; pass ``"QuarantineRecord"`` for a
-    quarantine record.
+    quarantine record. ``structure=False`` skips the check against the Avro schema, for an event the
+    codec has just decoded with that schema (the decoder already held it to every type and field).
     """
     if not isinstance(event, Mapping):
         return [f"expected an event (dict), got {_describe(event)}"]
@@ -526,7 +527,7 @@ def validate(event: Mapping[str, Any], name: str | None = None) -> list[str]:
         key = resolve_name(name)
     except UnknownEventType as exc:
         return [f"event_type: {exc}"]
-    problems = list(_check(event, _schema_json(key), "", dict(_named_types(key))))
+    problems = list(_check(event, _schema_json(key), "", dict(_named_types(key)))) if structure else []
     if key in EVENT_TYPES:
         if event.get("event_type") != key:
             problems.append(f"event_type: is {event.get('event_type')!r} but the schema is {key!r}")

@@ -56,6 +56,7 @@ KEY_PARTS: dict[str, Callable[[Prepared], Collection[str]]] = {
 }
 
 BlockKey = tuple[str, ...]
+IDENTIFIER_PARTS = frozenset({"nhs_number", "upn", "other_id"})
 
 
 def blocking_keys(rules: list[BlockingRule], p: Prepared) -> list[BlockKey]:
@@ -144,6 +145,19 @@ class BlockingIndex:
                 continue
             found.update(block)
         return {i for i in found if self.records[i] is not None}
+
+    def sharing_identifier(self, p: Prepared) -> set[str]:
+        """Ids of register records holding one of ``p``'s identifiers (its NHS number, UPN or other id).
+
+        A lookup without scoring: the children a notification is most likely about, to load together.
+        """
+        found: set[int] = set()
+        for rule in self.rules:
+            if len(rule.key) != 1 or rule.key[0] not in IDENTIFIER_PARTS:
+                continue
+            for value in KEY_PARTS[rule.key[0]](p):
+                found.update(self.blocks.get((rule.name, value), ()))
+        return {record.id for record in (self.records[i] for i in found) if record is not None}
 
     def frequency(self, field: str, value: str) -> float:
         """Share of register records holding ``value`` in ``field`` (term frequency)."""

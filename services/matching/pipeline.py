@@ -179,6 +179,7 @@ class NotificationPipeline:
         self._undo: list[tuple[str, str, Prepared | None]] | None = None
         self._held: set[str] = set()
         self._decisions: dict[str, Any] = {}  # event id -> its decision's values, as attributes
+        self._prepared: dict[str, Prepared] = {}  # event id -> its record, prepared for the linker
 
     # -- the index ------------------------------------------------------------------------------
 
@@ -272,22 +273,23 @@ class NotificationPipeline:
         finally:
             session.close()
             self._undo = None
-            self._held, self._decisions = set(), {}
+            self._held, self._decisions, self._prepared = set(), {}, {}
         return results
 
     def _likely_children(self, events: Sequence[Mapping[str, Any]], skip: set[str]) -> set[str]:
-        """The register children the batch's notifications will most likely be recorded against, to load
-        them together (linked against the index as it is now: one a notification earlier in the batch
-        creates is not in the database yet, and one missed here is loaded when it is asked for)."""
+        """The register children holding an identifier of the batch's notifications, to load them together.
+
+        Each notification's record is prepared here once for the linker. A child it is linked to
+        without a shared identifier (or one created earlier in the batch) is loaded when asked for.
+        """
         wanted: set[str] = set()
         for event in events:
             event_id = str(event["event_id"])
             if event_id in skip or not event.get("child"):
                 continue
             la = self.local_la or str(event["responsible_la"])
-            decision = self.linker.link(from_child_identity(event_id, event["child"]), self.index_for(la))
-            if decision.register_id is not None:
-                wanted.add(decision.register_id)
+            prepared = self._prepared[event_id] = self.linker.prepare(from_child_identity(event_id, event["child"]))
+            wanted |= self.index_for(la).sharing_identifier(prepared)
         return wanted
 
     def _undo_index(self) -> None:
@@ -324,7 +326,8 @@ class NotificationPipeline:
         if not event.get("child"):
             outcome = record_notification(unit(None), event, None, local_la=la)
             return self._recorded(event, None, outcome, la)
-        decision = self.linker.link(from_child_identity(event_id, event["child"]), self.index_for(la))
+        prepared = self._prepared.pop(event_id, None)
+        decision = self.linker.link(prepared or from_child_identity(event_id, event["child"]), self.index_for(la))
         if decision.decision == "review":
             return self._hold(event, decision, unit)
         child_id = decision.register_id if decision.decision == "match" else None

@@ -195,7 +195,7 @@ class MatchingWorker:
         except UndecodableMessage as exc:
             self._dead_letter(message, str(exc), attempts + 1)
             return None
-        problems = validate(event)
+        problems = validate(event, structure=False)  # decoding held it to its schema; check the content
         if problems:
             self._dead_letter(message, "impossible content: " + "; ".join(problems[:10]), attempts + 1)
             return None
