@@ -296,18 +296,20 @@ def parse_ctf(data: bytes, file_name: str, ctx: ParseContext | None = None) -> P
         return result
     partner_id = f"{header.source_la}{header.source_estab}"
     sent_at, _ = parse_datetime(header.sent_at, "DateTime")
-    slices = element_slices(data, "Pupil")
+    slices: list[bytes] | None = None  # each pupil's original bytes, found when one is first quarantined
     result = ParseResult(file_name=file_name, format=FORMAT, records=len(pupils))
     base = file_name.rsplit("/", 1)[-1]
     seen: dict[tuple[object, ...], str] = {}  # dedupe key → first position
     for n, pupil in enumerate(pupils, start=1):
         position = f"pupil {n}"
-        original = slices[n - 1] if len(slices) == len(pupils) else tostring(pupil, encoding="utf-8")
         child_in, fields, problems, warnings = read_pupil(pupil, header, ctx)
         warnings = file_problems + warnings
         child, id_warnings = build_child(child_in)
         if problems:
             reasons = problems + warnings + id_warnings  # every reason found, not only the first
+            if slices is None:
+                slices = element_slices(data, "Pupil")
+            original = slices[n - 1] if len(slices) == len(pupils) else tostring(pupil, encoding="utf-8")
             result.quarantined.append(
                 Quarantined(partner_id, KIND, file_name, position, reasons, original, header.source_la)
             )
