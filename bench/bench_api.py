@@ -34,7 +34,6 @@ import pstats
 import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import httpx
 import sqlalchemy as sa
 
@@ -153,6 +151,7 @@ class Run:
     answers: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     elapsed: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # CPU per request: generator, api, database
 
     def pct(self, q: float) -> float:
         ordered = sorted(self.latencies_ms)
@@ -169,47 +168,186 @@ class Run:
         return sum(n for s, n in self.statuses.items() if not s.startswith("2")) + sum(self.errors.values())
 
 
+class Connection:
+    """One keep-alive HTTP/1.1 connection: pre-built request bytes out, status and body back."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, host: str, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection(host, port)
+        return cls(reader, writer)
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n")[1:]:
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+            elif line.lower().startswith(b"transfer-encoding:"):
+                raise ValueError("chunked responses are not expected from this API")
+        return status, await self.reader.readexactly(length) if length else b""
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def http_request(method: str, path: str, host: str, headers: dict[str, str], body: bytes | None = None) -> bytes:
+    """The bytes of one HTTP/1.1 request, built before the clock starts."""
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in headers.items())]
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + (body or b"")
+
+
 async def open_loop(name: str, base: str, rate: float, seconds: float, method: str, path: str,
-                    bodies: list[dict[str, Any]] | None, headers: dict[str, str], connections: int = 64) -> Run:
+                    bodies: list[dict[str, Any]] | None, headers: dict[str, str], connections: int = 64,
+                    api_pids: Sequence[int] = (), database_url: str | None = None) -> Run:
     """Send ``rate`` requests per second for ``seconds``; latency counts from each request's scheduled time.
 
     Requests are started by a scheduler at their due times (never all at once) over at most
     ``connections`` keep-alive connections; a request that must wait for a free connection still
     counts its wait, so an overloaded server shows up as latency, not as a lower offered rate.
+    The generator is lean (raw HTTP/1.1 over asyncio streams, every request's bytes built
+    beforehand) and its own CPU time is reported, with the API's and the database's.
     """
     run = Run(name, rate, seconds)
     total = int(rate * seconds)
-    payloads = [json.dumps(b).encode() for b in bodies] if bodies is not None else None
-    connector = aiohttp.TCPConnector(limit=connections, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=60)
-    async with aiohttp.ClientSession(base, connector=connector, timeout=timeout,
-                                     headers={**headers, "Content-Type": "application/json"}) as session:
-        async with session.get("/healthz") as warm:  # open a connection before the clock starts
-            await warm.read()
+    url = httpx.URL(base)
+    host, port = url.host, int(url.port or 80)
+    hostport = f"{host}:{port}"
+    if bodies is not None:
+        requests = [http_request(method, path, hostport, headers, json.dumps(b).encode()) for b in bodies]
+    else:
+        requests = [http_request(method, path, hostport, headers)]
+    idle: list[Connection] = [await Connection.open(host, port) for _ in range(min(8, connections))]
+    opened = len(idle)
+    freed = asyncio.Condition()
 
-        async def one(i: int, due: float) -> None:
+    async def take() -> Connection:
+        nonlocal opened
+        async with freed:
+            while not idle and opened >= connections:
+                await freed.wait()
+            if idle:
+                return idle.pop()
+            opened += 1
+        return await Connection.open(host, port)
+
+    async def give(conn: Connection | None) -> None:
+        nonlocal opened
+        async with freed:
+            if conn is None:
+                opened -= 1
+            else:
+                idle.append(conn)
+            freed.notify()
+
+    async def one(i: int, due: float) -> None:
+        conn = await take()
+        request = requests[i % len(requests)]
+        try:
             try:
-                data = payloads[i % len(payloads)] if payloads is not None else None
-                async with session.request(method, path, data=data) as response:
-                    body = await response.read()
-                run.latencies_ms.append((time.perf_counter() - due) * 1000)
-                run.statuses[str(response.status)] += 1
-                if payloads is not None and response.status == 201:
-                    run.answers[json.loads(body).get("status", "?")] += 1
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                run.errors[type(exc).__name__] += 1
+                status, body = await asyncio.wait_for(conn.exchange(request), 60)
+            except (asyncio.IncompleteReadError, ConnectionResetError):
+                # The server closed this keep-alive connection while it sat idle (uvicorn does after
+                # 5 s): as any HTTP client does, open a fresh one and send the request again, once.
+                conn.close()
+                conn = await Connection.open(host, port)
+                status, body = await asyncio.wait_for(conn.exchange(request), 60)
+        except (OSError, TimeoutError, ValueError, asyncio.IncompleteReadError) as exc:
+            run.errors[type(exc).__name__] += 1
+            conn.close()
+            await give(None)
+            return
+        run.latencies_ms.append((time.perf_counter() - due) * 1000)
+        run.statuses[str(status)] += 1
+        if bodies is not None and status == 201:
+            run.answers[json.loads(body).get("status", "?")] += 1
+        await give(conn)
 
-        start = time.perf_counter() + 0.1
-        tasks = []
-        for i in range(total):
-            due = start + i / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(i, due)))
-        await asyncio.gather(*tasks)
-        run.elapsed = time.perf_counter() - start
+    cpu = _Cpu(api_pids, database_url)
+    start = time.perf_counter() + 0.1
+    tasks = []
+    for i in range(total):
+        due = start + i / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, due)))
+    await asyncio.gather(*tasks)
+    run.elapsed = time.perf_counter() - start
+    run.cpu_ms = cpu.per_request(max(run.sent, 1))
+    for conn in idle:
+        conn.close()
     return run
+
+
+def _ticks(pid: int) -> int:
+    """CPU clock ticks (user + system) used so far by one process."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (the API's workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier]
+        tree += frontier
+    return tree
+
+
+class _Cpu:
+    """CPU used during a run by this generator, the API's processes and this database's backends.
+
+    Backends that connect during the run (the pool growing) are counted from zero; one that
+    disconnects before the end is left out rather than counted negative.
+    """
+
+    HZ = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, api_pids: Sequence[int], database_url: str | None) -> None:
+        self.database_url = database_url
+        self.generator = time.process_time()
+        self.api = {p: _ticks(p) for p in api_pids}
+        self.db = {p: _ticks(p) for p in database_backends(database_url)} if database_url else {}
+
+    def _used(self, before: dict[int, int], now: Sequence[int]) -> float:
+        after = {p: _ticks(p) for p in {*before, *now}}
+        return sum(t - before.get(p, 0) for p, t in after.items() if t >= before.get(p, 0)) * 1000 / self.HZ
+
+    def per_request(self, n: int) -> dict[str, float]:
+        out = {"generator": (time.process_time() - self.generator) * 1000 / n}
+        if self.api:
+            out["api"] = self._used(self.api, list(self.api)) / n
+        if self.database_url:
+            out["database"] = self._used(self.db, database_backends(self.database_url)) / n
+        return out
+
+
+def database_backends(url: str) -> list[int]:
+    """The PostgreSQL server processes serving the benchmark database now (the API's pooled connections)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [int(pid) for (pid,) in conn.execute(sa.text(
+                "select pid from pg_stat_activity where datname = :d and pid <> pg_backend_pid()"), {"d": DATABASE})]
+    finally:
+        engine.dispose()
 
 
 def _asgi_request(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]
@@ -391,21 +529,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_api(url: str, state: Path, port: int) -> subprocess.Popen[bytes]:
+def start_api(url: str, state: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CMEHUB_DATABASE_URL": url, "CMEHUB_STATE_DIR": str(state), "CMEHUB_LA_CODE": "383",
            "CMEHUB_LA_NAME": "Leeds", "CMEHUB_KAFKA_BOOTSTRAP": os.environ.get("CMEHUB_KAFKA_BOOTSTRAP",
                                                                                "127.0.0.1:19092")}
-    return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--host", "127.0.0.1", "--port", str(port)],
-                            env=env, cwd=ROOT, start_new_session=True)
+    with (state / "api.log").open("ab") as log:  # read by wait_ready: every worker logs its index build
+        return subprocess.Popen([sys.executable, "-m", "services.cli", "api", "--host", "127.0.0.1", "--port",
+                                 str(port), "--workers", str(workers)], env=env, cwd=ROOT, start_new_session=True,
+                                stdout=log, stderr=subprocess.STDOUT)
 
 
-def wait_ready(base: str, process: subprocess.Popen[bytes], timeout_s: float = 600) -> float:
+def wait_ready(base: str, process: subprocess.Popen[bytes], log: Path, workers: int = 1,
+               timeout_s: float = 600) -> float:
+    """Seconds until /readyz answers 200 and every worker has built its enquiry index."""
     started = time.monotonic()
     while time.monotonic() - started < timeout_s:
+        text = log.read_text(errors="replace") if log.exists() else ""
         if process.poll() is not None:
-            raise SystemExit(f"the API exited with {process.returncode} before it was ready")
+            raise SystemExit(f"the API exited with {process.returncode} before it was ready:\n{text[-3000:]}")
         try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
+            if text.count("enquiry index built") >= workers and \
+                    httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
                 return time.monotonic() - started
         except httpx.HTTPError:
             pass
@@ -471,13 +615,60 @@ def write_docs(section: str) -> None:
     DOCS.write_text(text, encoding="utf-8")
 
 
+def _event_loop() -> Any:
+    """asyncio.run, on uvloop when it is installed (it costs the generator less CPU per request)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run
+    return uvloop.run
+
+
+async def _outbox(base: str) -> int:
+    """Answered enquiries the register has not recorded yet (from /readyz)."""
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        detail = (await client.get("/readyz")).json()["checks"]["enquiries"]["detail"]
+    return int(detail.split()[0])
+
+
+async def measure_http(args: argparse.Namespace, base: str, url: str, api_pid: int, headers: dict[str, str],
+                       bodies: list[dict[str, Any]]) -> tuple[Run, Run, list[Run], dict[str, float]]:
+    """Warm-up, the baseline and the enquiries at the same rate, lower rates, then the outbox draining."""
+    api = process_tree(api_pid)
+    await open_loop("warm-up", base, min(args.rate, 50), 4, "POST", "/v1/enquiries",
+                    [{**b, "reference": f"warm-{i}"} for i, b in enumerate(bodies[:200])], headers)
+    while await _outbox(base):  # start from an empty outbox
+        await asyncio.sleep(1)
+    base_run = await open_loop("baseline: GET /.well-known/jwks.json", base, args.rate, args.seconds, "GET",
+                               "/.well-known/jwks.json", None, headers, api_pids=api, database_url=url)
+    enquiries = await open_loop("POST /v1/enquiries", base, args.rate, args.seconds, "POST", "/v1/enquiries",
+                                bodies, headers, api_pids=api, database_url=url)
+    # The register's record of each answer (an outbox drained once requests pause): its cost per enquiry.
+    cpu, started, waiting = _Cpu(api, url), time.perf_counter(), enquiries.sent
+    while await _outbox(base):
+        await asyncio.sleep(1)
+    drained = cpu.per_request(max(waiting, 1))
+    drain = {"seconds": time.perf_counter() - started, "api_cpu_ms": drained.get("api", 0.0),
+             "database_cpu_ms": drained.get("database", 0.0)}
+    sweep: list[Run] = []
+    for rate in args.sweep:
+        while await _outbox(base):
+            await asyncio.sleep(1)
+        offset = len(sweep) + 1
+        fresh = [{**b, "reference": f"sweep{offset}-{i}"} for i, b in enumerate(bodies)]
+        sweep.append(await open_loop(f"POST /v1/enquiries at {rate:g}/s", base, rate, args.sweep_seconds, "POST",
+                                     "/v1/enquiries", fresh, headers, api_pids=api, database_url=url))
+    return base_run, enquiries, sweep, drain
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--children", type=int, default=100_000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--server", default=SERVER)
-    parser.add_argument("--sweep", type=float, nargs="*", default=[25.0, 50.0, 100.0],
+    parser.add_argument("--workers", type=int, default=1, help="API worker processes (cmehub api --workers)")
+    parser.add_argument("--sweep", type=float, nargs="*", default=[],
                         help="lower enquiry rates measured after the main run (requests/s)")
     parser.add_argument("--sweep-seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the benchmark database afterwards")
@@ -523,32 +714,20 @@ def main() -> None:
             return
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        load = os.getloadavg()[0]
+        load = os.getloadavg()
         with tempfile.TemporaryDirectory() as state:
-            process = start_api(url, Path(state), port)
-            ready_s = wait_ready(base, process)
+            process = start_api(url, Path(state), port, args.workers)
+            ready_s = wait_ready(base, process, Path(state) / "api.log", workers=args.workers)
             print(f"API ready in {ready_s:.0f} s", file=sys.stderr)
             token = httpx.post(f"{base}/oauth/token", data={"grant_type": "client_credentials",
                                                             "client_id": info.client_id,
                                                             "client_secret": secret}).json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
             bodies = [enquiry_body(p, n) for n, p in enumerate(synthetic.records)]
-            # Warm up (connections, caches), then the baseline and the enquiries at the same rate.
-            asyncio.run(open_loop("warm-up", base, min(args.rate, 50), 2, "POST", "/v1/enquiries",
-                                  [{**b, "reference": f"warm-{i}"} for i, b in enumerate(bodies[:200])], headers))
-            base_run = asyncio.run(open_loop("baseline: GET /.well-known/jwks.json", base, args.rate, args.seconds,
-                                             "GET", "/.well-known/jwks.json", None, headers))
-            enquiries = asyncio.run(open_loop("POST /v1/enquiries", base, args.rate, args.seconds, "POST",
-                                              "/v1/enquiries", bodies, headers))
-            sweep: list[Run] = []
-            for rate in args.sweep:
-                time.sleep(5)  # let the previous run's queue drain
-                offset = len(sweep) + 1
-                fresh = [{**b, "reference": f"sweep{offset}-{i}"} for i, b in enumerate(bodies)]
-                sweep.append(asyncio.run(open_loop(f"POST /v1/enquiries at {rate:g}/s", base, rate,
-                                                   args.sweep_seconds, "POST", "/v1/enquiries", fresh, headers)))
+            runs = _event_loop()(measure_http(args, base, url, process.pid, headers, bodies))
             stop(process)
             process = None
+        load_after = os.getloadavg()
     finally:
         if process is not None:
             stop(process)
@@ -557,14 +736,20 @@ def main() -> None:
                 conn.execute(sa.text(f'drop database if exists "{DATABASE}" with (force)'))
         admin.dispose()
 
-    facts = {"children": children, "ready_s": ready_s, "load": load}
-    print(f"{'requests':<40} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8} {'errors':>6}")
+    base_run, enquiries, sweep, drain = runs
+    facts = {"children": children, "ready_s": ready_s, "load": load, "load_after": load_after, "drain": drain}
+    print(f"{'requests':<40} {'req/s':>7} {'p50':>7} {'p95':>7} {'p99':>7} {'max':>8} {'errors':>6} "
+          f"{'CPU ms/request: API':>20} {'database':>8} {'generator':>9}")
     for r in (base_run, enquiries, *sweep):
         print(f"{r.name:<40} {r.sent / r.elapsed:7.0f} {r.pct(50):7.1f} {r.pct(95):7.1f} {r.pct(99):7.1f} "
-              f"{max(r.latencies_ms, default=0):8.1f} {r.failed:6d}")
-    print(f"answers: {dict(enquiries.answers)}; statuses: {dict(enquiries.statuses)}; errors: {dict(enquiries.errors)}")
-    ratio = statistics.median(enquiries.latencies_ms) / max(statistics.median(base_run.latencies_ms), 1e-6)
-    print(f"median latency ratio enquiries/baseline: {ratio:.1f}x")
+              f"{max(r.latencies_ms, default=0):8.1f} {r.failed:6d} {r.cpu_ms.get('api', 0):20.2f} "
+              f"{r.cpu_ms.get('database', 0):8.2f} {r.cpu_ms.get('generator', 0):9.2f}")
+    for r in (base_run, enquiries, *sweep):
+        print(f"{r.name}: statuses {dict(r.statuses)}; errors {dict(r.errors)}")
+    print(f"answers: {dict(enquiries.answers)}")
+    print(f"recording the answered enquiries in the register afterwards: {drain['seconds']:.0f} s, "
+          f"{drain['api_cpu_ms']:.2f} ms API CPU and {drain['database_cpu_ms']:.2f} ms database CPU per enquiry")
+    print(f"load average before {' '.join(f'{x:.2f}' for x in load)}, after {' '.join(f'{x:.2f}' for x in load_after)}")
     if args.write_docs:
         write_docs(report(args, facts, base_run, enquiries, sweep))
         print(f"updated {DOCS}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.audit import AuditLog
 from services.api.clients import ClientRegistry
+from services.api.database import api_engine
 from services.api.enquiries import WhereaboutsService
 from services.api.limits import RateLimiter
 from services.api.linkage import RegisterIndex
@@ -19,7 +21,7 @@ from services.api.operations import BrokerOps
 from services.api.peers import OutboundEnquiries, PeerClient, peers_from_settings
 from services.api.security import KeyRing, TokenService
 from services.api.transfers import CaseTransfers
-from services.register.database import make_engine, session_factory
+from services.register.database import session_factory
 from services.register.unit_of_work import UnitOfWorkFactory
 from services.settings import Settings
 
@@ -85,12 +87,18 @@ def key_ring(settings: Settings) -> KeyRing:
                    token_ttl_s=float(settings.api_token_ttl_s))
 
 
+def api_workers() -> int:
+    """How many worker processes serve this API (set by ``cmehub api --workers``)."""
+    try:
+        return max(1, int(os.environ.get("CMEHUB_API_WORKERS", "1")))
+    except ValueError:
+        return 1
+
+
 def build(settings: Settings, engine: Engine | None = None) -> HubServices:
     """The services over the register's database (the API's tables must be migrated)."""
     if engine is None:
-        sqlite = settings.register_url.startswith("sqlite")
-        engine = make_engine(settings.register_url) if sqlite else make_engine(
-            settings.register_url, pool_size=10, max_overflow=20)
+        engine = api_engine(settings.register_url)
     sessions = session_factory(engine)
     audit = AuditLog(sessions)
     index = RegisterIndex(sessions)
@@ -108,7 +116,7 @@ def build(settings: Settings, engine: Engine | None = None) -> HubServices:
         clients=ClientRegistry(sessions),
         audit=audit,
         tokens=TokenService(key_ring(settings), issuer_for(settings), settings.api_token_ttl_s),
-        limiter=RateLimiter(),
+        limiter=RateLimiter(workers=api_workers()),
         metrics=metrics,
         notifications=NotificationIntake(settings.bootstrap_servers, settings.la_code,
                                          topic_prefix=settings.topic_prefix),

@@ -324,22 +324,30 @@ class WhereaboutsService:
         """Record answered enquiries in the register (``la.enquiry`` via its own handler); returns how many.
 
         With ``yield_to_requests`` it stops early once a new enquiry arrives (answers come first).
+        On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``, so several API workers
+        share the outbox instead of each recording every enquiry; the claim ends with the marks.
         """
-        with self.sessions() as session:
-            pending = list(session.scalars(sa.select(EnquiryRecordRow).where(
-                EnquiryRecordRow.registered_at.is_(None), EnquiryRecordRow.direction == "incoming")
-                .order_by(EnquiryRecordRow.created_at).limit(limit)))
-        done = 0
-        for row in pending:
-            if yield_to_requests and time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
-                break
-            self._record_in_register(row)
-            done += 1
-            with self.sessions() as session:
-                session.execute(sa.update(EnquiryRecordRow).where(EnquiryRecordRow.id == row.id)
-                                .values(registered_at=dt.datetime.now(dt.UTC)))
-                session.commit()
-        return done
+        with self.sessions() as claim:
+            query = (sa.select(EnquiryRecordRow).where(EnquiryRecordRow.registered_at.is_(None),
+                                                       EnquiryRecordRow.direction == "incoming")
+                     .order_by(EnquiryRecordRow.created_at).limit(limit))
+            postgres = claim.get_bind().dialect.name == "postgresql"
+            pending = list(claim.scalars(query.with_for_update(skip_locked=True) if postgres else query))
+            if not postgres:
+                claim.commit()  # SQLite has no row locks: end the read so the register's writes go ahead
+            done: list[str] = []
+            try:
+                for row in pending:
+                    if yield_to_requests and time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
+                        break
+                    self._record_in_register(row)
+                    done.append(row.id)
+            finally:
+                if done:
+                    claim.execute(sa.update(EnquiryRecordRow).where(EnquiryRecordRow.id.in_(done))
+                                  .values(registered_at=dt.datetime.now(dt.UTC)))
+                    claim.commit()
+        return len(done)
 
     def _record_in_register(self, row: EnquiryRecordRow) -> None:
         # The child's details stay out of the event (least retention): the match is the child id.

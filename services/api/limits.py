@@ -1,7 +1,12 @@
 """Per-client rate limits and daily quotas, and the request body size limit.
 
-Counters are held in memory by each API process (one process serves an authority's hub); a
-restart resets them, which errs towards letting a legitimate partner through.
+Counters are held in memory by each API process; a restart resets them, which errs towards letting
+a legitimate partner through. With several worker processes (``cmehub api --workers N``) each
+worker allows its share, 1/N of every client's rate, burst and daily quota: the sum over workers
+never exceeds the client's limits and the check stays in memory (no database round trip on every
+request). The price: a client whose requests all land on one worker (one keep-alive connection)
+is held to 1/N of its rate; it is told when to retry (429 with Retry-After), and opening more
+connections spreads it across the workers.
 """
 
 from __future__ import annotations
@@ -35,13 +40,18 @@ class Refusal:
 class RateLimiter:
     """A token bucket per client (rate, burst) plus a count per UTC day (quota)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, workers: int = 1) -> None:
         self.clock = clock
+        self.share = 1.0 / max(1, workers)
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
     def check(self, key: str, rate_per_s: float, burst: int, daily_quota: int) -> Refusal | None:
         """Take one request from ``key``'s allowance; a :class:`Refusal` when there is none left."""
+        if self.share < 1.0:  # this worker's share of the client's limits
+            rate_per_s = rate_per_s * self.share
+            burst = max(1, math.ceil(burst * self.share))
+            daily_quota = max(1, math.ceil(daily_quota * self.share))
         now = self.clock()
         today = dt.datetime.now(dt.UTC).date()
         with self._lock:

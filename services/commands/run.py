@@ -50,6 +50,8 @@ def doctor_command() -> None:
 def api_command(
     host: str = typer.Option(None, help="Address to listen on (default CMEHUB_API_HOST)."),
     port: int = typer.Option(None, help="Port to listen on (default CMEHUB_API_PORT)."),
+    workers: int = typer.Option(1, min=1, max=16, help="Worker processes (each holds its own enquiry index; the "
+                                                       "audit chain, clients and keys are shared)."),
 ) -> None:
     """Serve the API and console on their own."""
     import uvicorn
@@ -57,8 +59,9 @@ def api_command(
     settings = get_settings()
     configure_logging(settings.log_level)
     _migrate(settings)
+    os.environ["CMEHUB_API_WORKERS"] = str(workers)  # each worker takes its share of every client's limits
     uvicorn.run("services.api.app:create_app", factory=True, host=host or settings.api_host,
-                port=port or settings.api_port, log_level="warning")
+                port=port or settings.api_port, log_level="warning", workers=workers)
 
 
 @dataclass

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from services.api.audit import AuditEntry, AuditLog
-from services.api.database import VERSION_TABLE, current_revision, head_revision, migrate
+from services.api.database import VERSION_TABLE, api_engine, current_revision, head_revision, migrate
 from services.register.database import make_engine, session_factory
 from services.register.database import migrate as migrate_register
 
@@ -47,5 +47,64 @@ def test_audit_log_is_append_only_and_an_edit_breaks_the_chain(postgres_url: str
             conn.execute(sa.text("update api_audit set actor = 'someone' where seq = 2"))
         report = log.verify()
         assert not report.ok and any("entry 2" in p for p in report.problems)
+    finally:
+        engine.dispose()
+
+
+def test_two_writers_with_their_own_engines_keep_one_chain(postgres_url: str) -> None:
+    """Two API workers (here two writers, each with its own pool and group commit) append at once."""
+    import threading
+
+    from services.api.audit import GroupCommit
+
+    migrate(postgres_url)
+    engines = [api_engine(postgres_url) for _ in range(2)]
+    try:
+        writers = [GroupCommit(session_factory(e), AuditLog(session_factory(e))) for e in engines]
+        failures: list[BaseException] = []
+
+        def work(w: int) -> None:
+            try:
+                for i in range(40):
+                    writers[w].write([], [AuditEntry(f"worker-{w}", "384", "enquiry.received", "enquiry",
+                                                     f"e{w}-{i}", "cme_whereabouts")])
+            except BaseException as exc:  # reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for writer in writers:
+            writer.stop()
+        assert not failures
+        report = AuditLog(session_factory(engines[0])).verify()
+        assert report.ok, report.problems
+        assert report.entries == 80
+        with engines[0].connect() as conn:
+            seqs = [s for (s,) in conn.execute(sa.text("select seq from api_audit order by seq"))]
+            actors = {a for (a,) in conn.execute(sa.text("select distinct actor from api_audit"))}
+        assert seqs == list(range(1, 81)) and actors == {"worker-0", "worker-1"}
+    finally:
+        for e in engines:
+            e.dispose()
+
+
+def test_a_pooled_connection_idle_too_long_is_checked_and_replaced(postgres_url: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import services.api.database as database
+
+    engine = api_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as conn:
+            first = conn.execute(sa.text("select pg_backend_pid()")).scalar_one()
+        admin = make_engine(postgres_url)
+        with admin.connect() as conn:  # the database ends the pooled connection (a restart, a proxy)
+            assert conn.execute(sa.text("select pg_terminate_backend(:p)"), {"p": first}).scalar_one()
+        admin.dispose()
+        monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0.0)
+        with engine.connect() as conn:  # pinged at checkout, found dead, replaced: no error reaches us
+            assert conn.execute(sa.text("select pg_backend_pid()")).scalar_one() != first
     finally:
         engine.dispose()
