@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import logging
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -79,9 +80,10 @@ class InputUnreadable(Exception):
     """A named input file cannot be read from disk."""
 
 
-# Two parse workers: parsing and encoding cost more CPU per event than sending it, so one worker
-# would hold the sender back; with two, the sender is the slowest stage wherever two cores are free.
-WORKERS = 2
+# Parsing and encoding a record costs about three times the CPU of sending it, so one sender keeps
+# up to three or four workers busy: one per core up to that (two on a two-core machine, where all
+# three processes then share both cores).
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 PIPELINE_DEPTH = 2 * WORKERS  # files handed to the workers ahead of the one being sent
 
 
