@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 import structlog
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from schemas.events import to_jsonable
@@ -262,7 +262,7 @@ class NotificationPipeline:
                 results.append(self._process(event, lambda hook: _Staged(writer, hook), session, writer))
             writer.write()
             session.commit()
-        except (_BatchFailed, IntegrityError, LookupError, ValueError, TypeError):
+        except (_BatchFailed, IntegrityError, DataError, LookupError, ValueError, TypeError):
             session.rollback()
             self._undo_index()
             return None
@@ -307,7 +307,7 @@ class NotificationPipeline:
              session: Session) -> Applied | Exception:
         try:
             return self._process(event, unit, session)
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:  # this notification's rows, refused by the database
             return exc
         except (LookupError, ValueError, TypeError) as exc:  # this notification, not the database
             return exc

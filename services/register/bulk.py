@@ -17,11 +17,13 @@ through the ORM instead.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -347,12 +349,37 @@ class _Statements:
             conn.execute(sa.delete(table).where(*_matching(table, keys)), params)
         # Parents first (children before their rows, cases before tasks); other parts' tables last.
         order = {table: n for n, table in enumerate(CHILD.metadata.sorted_tables)}
+        copy = conn.dialect.driver == "psycopg"
         for table in sorted(self.inserts, key=lambda t: order.get(t, len(order))):
             for same in _by_keys(self.inserts[table]).values():
-                conn.execute(sa.insert(table), same)
+                if copy:
+                    _copy(conn, table, same)
+                else:
+                    conn.execute(sa.insert(table), same)
         for (table, keys, columns), params in self.updates.items():
             conn.execute(sa.update(table).where(*_matching(table, keys))
                          .values({c: sa.bindparam(f"v_{c}") for c in columns}), params)
+
+
+def _copy(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """Rows into PostgreSQL with COPY: one stream, not a statement per row (several times faster)."""
+    columns = list(rows[0])
+    as_json = [isinstance(table.c[c].type, sa.JSON) for c in columns]
+    names = ", ".join(f'"{c}"' for c in columns)
+    statement = f'COPY "{table.name}" ({names}) FROM STDIN'
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, psycopg.Connection)
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as stream:
+            for row in rows:
+                stream.write_row([json.dumps(row[c]) if j else row[c] for c, j in zip(columns, as_json, strict=True)])
+    except psycopg.Error as exc:
+        # Raised as SQLAlchemy raises a statement's errors (IntegrityError for a notification another
+        # worker recorded first, DataError for text PostgreSQL refuses), so callers handle both alike.
+        lost = raw.broken or raw.closed
+        if lost:
+            conn.invalidate(exc)
+        raise sa.exc.DBAPIError.instance(statement, None, exc, psycopg.Error, connection_invalidated=lost) from exc
 
 
 def _matching(table: sa.Table, keys: tuple[str, ...]) -> list[sa.ColumnElement[bool]]:
