@@ -91,14 +91,10 @@ def text(el: Element | None, path: str) -> str | None:
 
 def texts(el: Element | None) -> dict[str, str]:
     """The trimmed, non-blank text of each child element by tag (the first when a tag repeats)."""
-    out: dict[str, str] = {}
     if el is None:
-        return out
-    for child in el:
-        value = child.text
-        if value and (value := value.strip()) and child.tag not in out:
-            out[child.tag] = value
-    return out
+        return {}
+    # Last to first, so that the first non-blank text of a repeated tag is the one kept.
+    return {child.tag: value for child in reversed(el) if (value := child.text) and (value := value.strip())}
 
 
 def find_all(el: Element, path: str) -> list[Element]:
