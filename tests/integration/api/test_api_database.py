@@ -108,3 +108,25 @@ def test_a_pooled_connection_idle_too_long_is_checked_and_replaced(postgres_url:
             assert conn.execute(sa.text("select pg_backend_pid()")).scalar_one() != first
     finally:
         engine.dispose()
+
+
+def test_child_facts_in_one_statement_agree_with_the_separate_reads(postgres_url: str) -> None:
+    from services.api.enquiries import child_facts
+    from tests.unit.api.register_seed import seed_register
+
+    migrate_register(postgres_url)
+    seeded = seed_register(postgres_url, "A123456789012", "9434765919")
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            children = [seeded.amina, seeded.restricted, seeded.twin_a, seeded.twin_b, seeded.no_case, "no-such"]
+            for child_id in children:
+                for with_address in (False, True):
+                    one = child_facts(conn, child_id, with_address, one_statement=True)
+                    two = child_facts(conn, child_id, with_address, one_statement=False)
+                    assert one == two, (child_id, with_address)
+            amina = child_facts(conn, seeded.amina, True)
+            assert amina is not None and amina.case_status == "enquiries" and amina.address is not None
+            assert child_facts(conn, seeded.no_case, False).case_status == "no_case"  # type: ignore[union-attr]
+    finally:
+        engine.dispose()
