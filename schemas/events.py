@@ -76,6 +76,7 @@ def _shared() -> dict[str, dict[str, Any]]:
     return {_full_name(s): s for s in _files().values() if "event_type" not in s}
 
 
+@cache
 def _event_files() -> dict[str, dict[str, Any]]:
     return {s["event_type"]: s for s in _files().values() if "event_type" in s}
 
@@ -206,12 +207,21 @@ def make_envelope(
     }
 
 
+@cache
+def _defaults(key: str) -> tuple[tuple[str, Any, bool], ...]:
+    """Each field with a default: its name, the default, and whether it must be copied (a list or map)."""
+    return tuple((fld["name"], fld["default"], isinstance(fld["default"], (list, dict)))
+                 for fld in _schema_json(key)["fields"] if "default" in fld)
+
+
+@cache
+def _field_names(key: str) -> tuple[str, ...]:
+    return tuple(fld["name"] for fld in _schema_json(key)["fields"])
+
+
 def _field_defaults(name: str) -> dict[str, Any]:
-    return {
-        fld["name"]: copy.deepcopy(fld["default"])
-        for fld in _schema_json(resolve_name(name))["fields"]
-        if "default" in fld
-    }
+    return {field: copy.deepcopy(default) if mutable else default
+            for field, default, mutable in _defaults(resolve_name(name))}
 
 
 def make_event(event_type: str, envelope: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
@@ -219,7 +229,7 @@ def make_event(event_type: str, envelope: Mapping[str, Any], **fields: Any) -> d
     event = _field_defaults(event_type)
     event.update(envelope)
     event.update(fields)
-    missing = [f["name"] for f in _schema_json(resolve_name(event_type))["fields"] if f["name"] not in event]
+    missing = [name for name in _field_names(resolve_name(event_type)) if name not in event]
     if missing:
         raise ValueError(f"{event_type} event lacks required field(s): {', '.join(missing)}")
     return event
@@ -618,8 +628,13 @@ def personal_field_paths(name: str) -> list[str]:
     return paths
 
 
+_PLAIN = frozenset({str, int, float, bool})
+
+
 def to_jsonable(value: Any) -> Any:
     """``value`` with dates as ISO strings and bytes as hex, for printing as JSON."""
+    if value is None or type(value) in _PLAIN:  # most values of an event: answered first
+        return value
     if isinstance(value, Mapping):
         return {k: to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -8,6 +8,8 @@ so its offsets are committed, only after the database has committed its effects.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -53,6 +55,8 @@ notifications = app.topic(*NOTIFICATION_TOPICS, key_type=bytes, value_type=bytes
                           value_serializer="raw")
 retries = app.topic(PREFIX + RETRY, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 
+EXIT_FOR_RESTART = 75  # EX_TEMPFAIL: try again
+
 # One thread for all database work keeps each authority's notifications in order.
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
 
@@ -74,24 +78,41 @@ def _message(event: Any) -> Message:
 
 
 async def _in_thread(fn: Any, *args: Any) -> None:
-    await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+    """Run ``fn`` in the database thread (the worker is built there on first use, migrations and all)."""
+    try:
+        await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+    except Exception as exc:  # any failure here ends the process, on purpose
+        _stop_for_restart(exc)
+
+
+def _stop_for_restart(exc: BaseException) -> None:
+    """End the process when a batch could not be finished (the database or broker failing past retries).
+
+    Its offsets are not committed, so the batch comes again to this worker once restarted (``cmehub
+    up`` or Kubernetes restarts it) or to another in the group, and recording it is idempotent. A
+    crashed faust agent would otherwise leave a process that looks alive and consumes nothing.
+    """
+    log.error("matching stopped: a batch could not be finished; exiting to be restarted",
+              error=type(exc).__name__)  # not the message: a database error can quote a value
+    logging.shutdown()
+    os._exit(EXIT_FOR_RESTART)
 
 
 @app.agent(notifications)
 async def match_notifications(stream: Any) -> None:
     """Link and record each notification, a batch at a time."""
     async for events in stream.take_events(settings.matching_batch_size, within=settings.matching_batch_wait_s):
-        await _in_thread(matching_worker().handle_batch, [_message(e) for e in events])
+        await _in_thread(lambda batch: matching_worker().handle_batch(batch), [_message(e) for e in events])
 
 
 @app.agent(retries)
 async def retry_notifications(stream: faust.StreamT[bytes]) -> None:
     """Process again, when due, what failed for a passing reason."""
     async for event in stream.events():
-        await _in_thread(matching_worker().handle_retry, _message(event))
+        await _in_thread(lambda message: matching_worker().handle_retry(message), _message(event))
 
 
 @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types a sync receiver
 async def _reload_indexes(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
     # Another worker may have written to the register while it held these partitions.
-    await _in_thread(matching_worker().pipeline.forget_indexes)
+    await _in_thread(lambda: matching_worker().pipeline.forget_indexes())

@@ -7,6 +7,7 @@ stay thin: they hand a batch over and ack it once this returns, after the databa
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -62,23 +63,47 @@ class Publisher:
         raise NotImplementedError
 
 
+class PublishFailed(RuntimeError):
+    """The broker did not take messages the worker sent (what the batch did is committed; its offsets are not)."""
+
+
 class KafkaPublisher(Publisher):
     """An idempotent kafka-python producer (acks=all)."""
 
     max_message_bytes = 10 * 1024 * 1024  # the hub's brokers take this much (deploy/kafka message.max.bytes)
 
     def __init__(self, bootstrap: str) -> None:
+        self._bootstrap = bootstrap
+        self._producer = self._new_producer()
+        self._sent: list[Any] = []  # futures of what was sent since the last flush
+
+    def _new_producer(self) -> Any:
         from kafka import KafkaProducer
 
-        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-                                       max_request_size=self.max_message_bytes, client_id="cmehub-matching")
+        return KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
+                             max_request_size=self.max_message_bytes, client_id="cmehub-matching")
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
-        self._producer.send(topic, value=value, key=key, headers=headers or [])
+        self._sent.append(self._producer.send(topic, value=value, key=key, headers=headers or []))
 
     def flush(self) -> None:
-        self._producer.flush(timeout=60)
+        """Wait for the broker to take everything sent; raise ``PublishFailed`` if it refused any of it."""
+        from kafka.errors import KafkaError
+
+        try:
+            self._producer.flush(timeout=60)
+            failure: BaseException | None = None
+        except KafkaError as exc:  # the producer gave up on a batch (it is no use after such an error)
+            failure = exc
+        sent, self._sent = self._sent, []
+        refused = [f for f in sent if not f.is_done or f.failed()]
+        if refused or failure:
+            with contextlib.suppress(KafkaError):  # closing one that gave up raises too
+                self._producer.close(timeout=1)
+            self._producer = self._new_producer()
+            first = next((f.exception for f in refused if f.is_done), None) or failure or "no answer within 60 s"
+            raise PublishFailed(f"the broker did not take {len(refused)} of {len(sent)} messages: {first}")
 
     def close(self) -> None:
         self._producer.close(timeout=10)
