@@ -11,7 +11,7 @@ prefix, consumer group and database, and real ``faust`` worker processes. Measur
   on the same kind of topic (the limit the hub could reach);
 - sustained: events/s from the first to the last notification committed to the register, with the
   worker(s) started before a backlog of ``--events`` deletion returns about distinct children
-  spread over six authorities (so six partitions' worth of keys);
+  spread over twelve authorities, two on each of the six partitions;
 - latency: at a fixed offered rate (``--rate`` per second for ``--seconds``), produce-to-commit per
   notification (the register's ``processed_at`` minus the produce time), p50 and p99;
 - scale-out: the sustained rate with one worker and with two in the same consumer group.
@@ -50,7 +50,10 @@ from schemas.topics import catalogue  # noqa: E402
 from services.simulation.identifiers import make_upn  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
-LAS = ["380", "381", "382", "383", "384", "370"]
+# Twelve authorities, two on each of the topic's six partitions (Kafka's default partitioner on the LA
+# code), so workers in a group get equal shares: with the Yorkshire six alone, two LAs hash to the same
+# partition twice and one worker of two would get twice the other's work.
+LAS = ["370", "371", "372", "373", "377", "380", "381", "382", "383", "384", "811", "812"]
 GIVEN = ["Amelia", "Oliver", "Zainab", "Mohammed", "Aleksandra", "Tomasz", "Chidi", "Aoife", "Ioana", "Ayaan",
          "Grace", "Harry", "Fatima", "Jakub", "Ruby", "Yusuf", "Maja", "Callum", "Hodan", "Kofi", "Eliza", "Omar"]
 SURNAMES = ["Smith", "Khan", "Kowalski", "Okafor", "Murphy", "Popescu", "Ahmed", "Hussain", "Nowak", "Begum",
@@ -59,7 +62,7 @@ SURNAMES = ["Smith", "Khan", "Kowalski", "Okafor", "Murphy", "Popescu", "Ahmed",
 
 
 def notification(n: int, run: str) -> dict[str, Any]:
-    """A deletion return about the n-th distinct child, for one of six authorities."""
+    """A deletion return about the n-th distinct child, for one of twelve authorities."""
     rng = random.Random(n)
     event = copy.deepcopy(example_event("school.deletion_return"))
     la = LAS[n % len(LAS)]
@@ -266,7 +269,7 @@ Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --ra
 --seconds {args.seconds:.0f} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
-Deletion returns about distinct children of six authorities (six partition keys), from Kafka through
+Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka through
 the faust matching worker(s) (decode, link against the in-memory index, record in the register with
 the decision and processed id, publish decision and register-change events) to a PostgreSQL commit.
 
