@@ -237,6 +237,68 @@ def latency(args: argparse.Namespace) -> tuple[float, float, int]:
         phase.close()
 
 
+class _Counting:
+    """A publisher that counts (the in-process measure leaves Kafka out)."""
+
+    max_message_bytes = None
+    sent = 0
+
+    def send(self, topic: str, value: bytes, key: bytes | None = None,
+             headers: list[tuple[str, bytes]] | None = None) -> None:
+        self.sent += 1
+
+    def flush(self) -> None:
+        pass
+
+
+def in_process(server: str, count: int, batch: int = 200) -> dict[str, tuple[float, float]]:
+    """CPU and wall ms per notification of the matching worker's batch step alone (decode, link, record
+    in PostgreSQL, encode what it publishes), for new children and then for the same children again."""
+    from services.logs import configure_logging
+    from services.matching.database import migrate as migrate_matching
+    from services.matching.pipeline import NotificationPipeline
+    from services.matching.worker import MatchingWorker, Message
+    from services.register.database import migrate as migrate_register
+    from services.register.unit_of_work import unit_of_work_factory
+
+    configure_logging("WARNING")
+    database = f"bench_e2e_inproc_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'create database "{database}"'))
+    url = sa.make_url(server).set(database=database).render_as_string(hide_password=False)
+    try:
+        migrate_register(url)
+        migrate_matching(url)
+        uows = unit_of_work_factory(url)
+        codec = default_codec()
+        worker = MatchingWorker(NotificationPipeline(uows), codec, _Counting())  # type: ignore[arg-type]
+
+        def messages(run: str) -> list[Any]:
+            out = []
+            for n in range(count):
+                event = notification(n, run)
+                out.append(Message("cme.notifications.school", 0, n, event["responsible_la"].encode(),
+                                   codec.encode(event)))
+            return out
+
+        worker.handle_batch(messages("warm")[:len(LAS)])
+        figures = {}
+        for label, run in (("new children", "first"), ("children already known", "again")):
+            batch_of = messages(run)
+            started, cpu = time.perf_counter(), time.process_time()
+            for i in range(0, count, batch):
+                worker.handle_batch(batch_of[i:i + batch])
+            cpu_ms, wall_ms = (time.process_time() - cpu) * 1000, (time.perf_counter() - started) * 1000
+            figures[label] = (cpu_ms / count, wall_ms / count)
+        uows.dispose()
+        return figures
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'drop database if exists "{database}" with (force)'))
+        admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=4000)
@@ -245,6 +307,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--server", default="postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--in-process", type=int, default=2000, help="notifications for the in-process measure")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
 
@@ -255,6 +318,9 @@ def main() -> None:
     for workers in args.workers:
         rates[workers] = sustained(args, workers)
         print(f"sustained, {workers} worker(s): {rates[workers]:,.0f} notifications/s")
+    step = in_process(args.server, args.in_process)
+    for label, (cpu_ms, wall_ms) in step.items():
+        print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
     p50, p99, count = latency(args)
     print(f"latency at {args.rate:.0f}/s offered ({count} notifications): p50 {p50 * 1000:.0f} ms, "
           f"p99 {p99 * 1000:.0f} ms")
@@ -263,6 +329,7 @@ def main() -> None:
                          for w, r in rates.items())
         scale = (f"\nTwo workers / one: **{rates[2] / rates[1]:.2f}×** (both processes share the machine's "
                  "2 cores with the broker and PostgreSQL).\n" if 1 in rates and 2 in rates else "")
+        step_rows = "\n".join(f"| {label} | {cpu:.2f} ms | {wall:.2f} ms |" for label, (cpu, wall) in step.items())
         section = f"""## End to end
 
 Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
@@ -277,6 +344,13 @@ the decision and processed id, publish decision and register-change events) to a
 |---|---|
 | raw broker: bare kafka-python producer then consumer, same bytes (baseline, the limit) | {baseline:,.0f} events/s |
 {rows}
+
+The worker's batch step alone, in one process ({args.in_process:,} notifications in batches of 200:
+decode, link, record in PostgreSQL, encode what it publishes; Kafka left out), per notification:
+
+| notifications | CPU | wall |
+|---|---|---|
+{step_rows}
 
 Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s
 ({count} notifications, one worker):
