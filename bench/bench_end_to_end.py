@@ -1,6 +1,7 @@
 """End to end: notifications on Kafka → matching worker(s) → PostgreSQL register.
 
     .venv/bin/python bench/bench_end_to_end.py [--events 4000] [--rate 500] [--seconds 20] [--workers 1 2]
+                                              [--latency-workers 1 2] [--in-process 2000]
                                               [--server postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub]
                                               [--bootstrap 127.0.0.1:19092] [--write-docs]
 
@@ -12,7 +13,8 @@ prefix, consumer group and database, and real ``faust`` worker processes. Measur
 - sustained: events/s from the first to the last notification committed to the register, with the
   worker(s) started before a backlog of ``--events`` deletion returns about distinct children
   spread over twelve authorities, two on each of the six partitions;
-- latency: at a fixed offered rate (``--rate`` per second for ``--seconds``), produce-to-commit per
+- latency: at a fixed offered rate (``--rate`` per second for ``--seconds``), with each number of
+  workers in ``--latency-workers``, produce-to-commit per
   notification (the register's ``processed_at`` minus the produce time), p50 and p99;
 - scale-out: the sustained rate with one worker and with two in the same consumer group.
 """
@@ -209,8 +211,8 @@ def sustained(args: argparse.Namespace, workers: int) -> float:
         phase.close()
 
 
-def latency(args: argparse.Namespace) -> tuple[float, float, int]:
-    phase = Phase(args.bootstrap, args.server, 1)
+def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
+    phase = Phase(args.bootstrap, args.server, workers)
     try:
         phase.warm_up()
         count = int(args.rate * args.seconds)
@@ -307,6 +309,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--server", default="postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--latency-workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--in-process", type=int, default=2000, help="notifications for the in-process measure")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -321,19 +324,24 @@ def main() -> None:
     step = in_process(args.server, args.in_process)
     for label, (cpu_ms, wall_ms) in step.items():
         print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
-    p50, p99, count = latency(args)
-    print(f"latency at {args.rate:.0f}/s offered ({count} notifications): p50 {p50 * 1000:.0f} ms, "
-          f"p99 {p99 * 1000:.0f} ms")
+    waits = {}
+    for workers in args.latency_workers:
+        p50, p99, count = waits[workers] = latency(args, workers)
+        print(f"latency at {args.rate:.0f}/s offered ({count} notifications, {workers} worker(s)): "
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     if args.write_docs:
         rows = "\n".join(f"| matching, {w} worker(s) in one group | {r:,.0f} notifications/s |"
                          for w, r in rates.items())
         scale = (f"\nTwo workers / one: **{rates[2] / rates[1]:.2f}×** (both processes share the machine's "
                  "2 cores with the broker and PostgreSQL).\n" if 1 in rates and 2 in rates else "")
+        wait_rows = "\n".join(f"| {w} | {c:,} | {p50 * 1000:,.0f} ms | {p99 * 1000:,.0f} ms |"
+                              for w, (p50, p99, c) in waits.items())
         step_rows = "\n".join(f"| {label} | {cpu:.2f} ms | {wall:.2f} ms |" for label, (cpu, wall) in step.items())
         section = f"""## End to end
 
 Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
---seconds {args.seconds:.0f} --write-docs`
+--seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} \
+--latency-workers {' '.join(map(str, args.latency_workers))} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
 Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka through
@@ -352,9 +360,11 @@ decode, link, record in PostgreSQL, encode what it publishes; Kafka left out), p
 |---|---|---|
 {step_rows}
 
-Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s
-({count} notifications, one worker):
-p50 **{p50 * 1000:.0f} ms**, p99 **{p99 * 1000:.0f} ms**.
+Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s:
+
+| workers | notifications | p50 | p99 |
+|---|---|---|---|
+{wait_rows}
 {scale}"""
         text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
         pattern = re.compile(r"## End to end\n.*?(?=\n## |\Z)", re.S)
