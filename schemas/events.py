@@ -415,8 +415,23 @@ def _check_primitive(value: Any, kind: str, path: str) -> Iterator[str]:
         yield f"{path}: expected {_AVRO_TYPE_WORDS[kind]}, got {_describe(value)}"
 
 
+def _control_characters(value: Any, path: str) -> Iterator[str]:
+    # A NUL byte is valid Avro but no PostgreSQL text can hold it: refuse it here, by name, rather than
+    # fail the register's transaction later with a database error.
+    if isinstance(value, str):
+        if "\x00" in value:
+            yield f"{path}: contains a NUL character (0x00), which no text field can hold"
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _control_characters(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _control_characters(item, f"{path}[{i}]")
+
+
 def _domain_problems(event: Mapping[str, Any]) -> Iterator[str]:
     """Rules the Avro types cannot say (codes, check digits, consistency)."""
+    yield from _control_characters(event, "")
     event_id = event.get("event_id")
     if isinstance(event_id, str):
         try:

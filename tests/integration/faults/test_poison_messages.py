@@ -47,7 +47,7 @@ def _poison(kind: str, n: int) -> bytes | None:
     event = deletion_return(n, batch="poison")
     if kind == "impossible":
         event["deletion_ground"] = "9(1)(z)"
-    else:  # "nul": decodes and validates; PostgreSQL text cannot hold it
+    else:  # "nul": decodes, but PostgreSQL text cannot hold it: refused as impossible content, by name
         event["child"]["given_name"] = "Ab\x00cd"
     return codec.encode(event)
 
@@ -108,6 +108,7 @@ def test_poison_messages_are_dead_lettered_once_and_every_good_notification_reco
         assert record.key == b"383" and dict(record.headers)[HEADER_ERROR], f"{kind}: no key or reason"
     reasons = {kind: dict(by_offset[o].headers)[HEADER_ERROR].decode() for o, kind in poison.items()}
     assert "9(1)(z)" in reasons["impossible"]
+    assert "child.given_name: contains a NUL character" in reasons["nul"], reasons["nul"]
 
     # Recovery: the stream is produced at once, so the worker meets each poison message in a backlog;
     # the stall it caused is the time between the commits of the good notifications either side of it.

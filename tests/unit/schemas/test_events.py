@@ -216,3 +216,11 @@ def test_named_types_resolve_even_when_their_first_use_is_empty() -> None:
     assert E.validate(event) == []
     masked = E.mask_personal(event)
     assert masked["new_address"]["postcode"] == E.MASK and masked["new_address"]["kind"] == "home"
+
+
+def test_a_nul_character_anywhere_is_named_with_its_path() -> None:
+    event = example_event("school.deletion_return")
+    event["child"]["addresses"][0]["lines"] = ["1 Chapel\x00 Lane"]
+    problems = E.validate(event)
+    assert problems == ["child.addresses[0].lines[0]: contains a NUL character (0x00), which no text field can hold"]
+    assert E.validate(event, structure=False) == problems  # the decoded-event check finds it too
