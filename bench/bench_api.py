@@ -31,7 +31,6 @@ import json
 import os
 import platform
 import pstats
-import re
 import signal
 import socket
 import subprocess
@@ -50,6 +49,8 @@ import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from docs_section import write_section  # noqa: E402  (bench/: leaves every other section as it is)
 
 from services.api.clients import ClientInfo, ClientRegistry  # noqa: E402
 from services.api.database import migrate as migrate_api  # noqa: E402
@@ -334,6 +335,8 @@ class _Cpu:
         out = {"generator": (time.process_time() - self.generator) * 1000 / n}
         if self.api:
             out["api"] = self._used(self.api, list(self.api)) / n
+            for pid, before in self.api.items():  # each process's share (are the workers evenly loaded?)
+                out[f"api:{pid}"] = (_ticks(pid) - before) * 1000 / self.HZ / n
         if self.database_url:
             out["database"] = self._used(self.db, database_backends(self.database_url)) / n
         return out
@@ -568,51 +571,67 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def row(run: Run) -> str:
+    cpu = run.cpu_ms
     return (f"| {run.name} | {run.sent / run.elapsed:,.0f} | {run.pct(50):.1f} | {run.pct(95):.1f} | "
-            f"{run.pct(99):.1f} | {max(run.latencies_ms, default=float('nan')):.1f} | {run.failed} |")
+            f"{run.pct(99):.1f} | {max(run.latencies_ms, default=float('nan')):.1f} | {run.failed} | "
+            f"{cpu.get('api', float('nan')):.2f} | {cpu.get('database', float('nan')):.2f} | "
+            f"{cpu.get('generator', float('nan')):.2f} |")
+
+
+def _loads(values: Sequence[float]) -> str:
+    return " / ".join(f"{v:.1f}" for v in values)
 
 
 def report(args: argparse.Namespace, facts: dict[str, Any], base_run: Run, enquiries: Run,
            sweep: list[Run]) -> str:
-    sweep_rows = "\n".join(row(r) for r in sweep)
+    sweep_rows = "".join("\n" + row(r) for r in sweep)
     meets = enquiries.pct(99) < TARGET_P99_MS and enquiries.failed == 0
     command = ".venv/bin/python bench/bench_api.py " + " ".join(
-        a for a in sys.argv[1:] if a not in ("--write-docs", "--keep"))
+        a for a in sys.argv[1:] if a not in ("--write-docs", "--keep", "--reuse"))
     answers = ", ".join(f"{k} {v:,}" for k, v in sorted(enquiries.answers.items()))
     statuses = ", ".join(f"{k}: {v:,}" for k, v in sorted(enquiries.statuses.items()))
+    drain = facts["drain"]
+    workers = f"{args.workers} worker processes" if args.workers > 1 else "one process"
     return f"""## API
 
-Command: `{command.strip()}` (PostgreSQL at 127.0.0.1:15432; the API as its own `cmehub api` process).
+Command: `{command.strip()}` (PostgreSQL at 127.0.0.1:15432; the API as `cmehub api --workers {args.workers}`).
 
 Whereabouts enquiries (`POST /v1/enquiries`) against a register of **{facts['children']:,} synthetic
 children** (households, twins, namesakes, moves; one in ten with an open case), sent open-loop at
-**{args.rate:g} requests/s for {args.seconds:g} s** from a load generator on loopback. Latency is
-measured from each request's scheduled send time (queueing included). Each enquiry is linked by the
-engine over the in-memory index, answered with least disclosure and written with its audit entries
-to the hash-chained log (group commit); the register's own record of it (an `la.enquiry`
-notification through the register's handler) follows from a durable outbox once requests pause.
-Index build at start-up: {facts['ready_s']:.0f} s. Lower rates, measured after the main run, show
-the rate this machine sustained within the target.
+**{args.rate:g} requests/s for {args.seconds:g} s** from a load generator on loopback (raw HTTP/1.1 over
+keep-alive connections, every request's bytes built beforehand, one token issued beforehand). Latency
+is measured from each request's scheduled send time (queueing included). Each enquiry is linked by
+the engine over the in-memory index, answered with least disclosure and written with its audit
+entries to the hash-chained log (group commit). The API ran as {workers}, each with its own index
+(ready after {facts['ready_s']:.0f} s). CPU columns are milliseconds of CPU per request, read from
+`/proc` for the API's processes, this database's PostgreSQL backends and the generator itself:
+unlike latency, they hardly change with other load on the machine.
 
-| requests | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors |
-|---|---|---|---|---|---|---|
+| requests | achieved req/s | p50 ms | p95 ms | p99 ms | max ms | errors | CPU ms: API | database | generator |
+|---|---|---|---|---|---|---|---|---|---|
 {row(base_run)}
-{row(enquiries)}
-{sweep_rows}
+{row(enquiries)}{sweep_rows}
 
 Answers: {answers}. Status codes: {statuses}.
 Target p99 < {TARGET_P99_MS:g} ms with no errors: **{'met' if meets else 'not met'}** in this run.
+
+The register's own record of each answer (an `la.enquiry` notification through the register's
+handler) is written from a durable outbox once requests pause: {enquiries.sent:,} took
+{drain['seconds']:.0f} s after the run, {drain['api_cpu_ms']:.1f} ms API CPU and
+{drain['database_cpu_ms']:.1f} ms database CPU per enquiry. That cost, not the answer's, bounds the
+rate this hub can sustain for longer than a minute (after which the outbox is written under load).
+
 Python {platform.python_version()}, {platform.machine()}; the machine's 2 cores are shared by the
-API, PostgreSQL, the load generator and other work (load average at start {facts['load']:.1f}), so
-absolute figures vary between runs; the baseline row, measured in the same run, shows the floor.
+API, PostgreSQL, the load generator and other work (load average 1/5/15 min before the run
+{_loads(facts['load'])}, after {_loads(facts['load_after'])}), so latencies vary between runs; the
+baseline row, measured in the same run, shows the floor. `--profile N` instead measures CPU per
+request inside one API process (requests straight into the ASGI app) and prints a cProfile of the
+enquiries.
 """
 
 
 def write_docs(section: str) -> None:
-    text = DOCS.read_text(encoding="utf-8") if DOCS.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## API\n.*?(?=^## |\Z)", re.S | re.M)
-    text = pattern.sub(section + "\n", text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    DOCS.write_text(text, encoding="utf-8")
+    write_section("API", section, DOCS)
 
 
 def _event_loop() -> Any:
@@ -727,6 +746,9 @@ def main() -> None:
             runs = _event_loop()(measure_http(args, base, url, process.pid, headers, bodies))
             stop(process)
             process = None
+            log_copy = Path(tempfile.gettempdir()) / "bench_api_server.log"
+            log_copy.write_bytes((Path(state) / "api.log").read_bytes())
+            print(f"the API's log: {log_copy}", file=sys.stderr)
         load_after = os.getloadavg()
     finally:
         if process is not None:
@@ -745,7 +767,9 @@ def main() -> None:
               f"{max(r.latencies_ms, default=0):8.1f} {r.failed:6d} {r.cpu_ms.get('api', 0):20.2f} "
               f"{r.cpu_ms.get('database', 0):8.2f} {r.cpu_ms.get('generator', 0):9.2f}")
     for r in (base_run, enquiries, *sweep):
-        print(f"{r.name}: statuses {dict(r.statuses)}; errors {dict(r.errors)}")
+        shares = " ".join(f"{k[4:]}={v:.2f}" for k, v in r.cpu_ms.items() if k.startswith("api:"))
+        print(f"{r.name}: statuses {dict(r.statuses)}; errors {dict(r.errors)}; API CPU ms/request by process "
+              f"{shares}")
     print(f"answers: {dict(enquiries.answers)}")
     print(f"recording the answered enquiries in the register afterwards: {drain['seconds']:.0f} s, "
           f"{drain['api_cpu_ms']:.2f} ms API CPU and {drain['database_cpu_ms']:.2f} ms database CPU per enquiry")

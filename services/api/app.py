@@ -30,12 +30,20 @@ from services.api.routes import (
     transfers,
 )
 from services.health import check_database, check_kafka
+from services.logs import configure_logging
 from services.settings import Settings, get_settings
 
 log = structlog.get_logger("cmehub.api")
 
 # Enquiries are small; partner files may be large (a CTF for a whole school).
 ENQUIRY_BODY_LIMIT = 64 * 1024
+
+
+def serve_app() -> FastAPI:
+    """The app as ``cmehub api`` serves it: each worker process configures its own logging first."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Annotated, Any, Literal
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
@@ -140,12 +142,32 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response
         address_lines=tuple(body.child.address_lines))
     asked = EnquiryAsked(subject, body.purpose.code, body.purpose.text, body.case_reference, body.reference)
     try:
-        row = await run_in_threadpool(hub.enquiries.ask, Asker(caller.client_id, caller.home_la), asked)
+        # A few threads at a time (the rest wait here, costing nothing): dozens of threads taking
+        # turns at the interpreter lock each wait longer than the answer takes to compute.
+        row = await anyio.to_thread.run_sync(hub.enquiries.ask, Asker(caller.client_id, caller.home_la), asked,
+                                             limiter=_answering())
     except IndexNotReady as exc:
         raise HTTPException(503, detail=str(exc), headers={"Retry-After": "30"}) from exc
     hub.metrics.enquiries.labels(row.status).inc()
     # The answer was built by the service in the documented shape: sent as is (no second validation).
     return JSONResponse(_without_none(row.answer), status_code=201, headers={"Location": f"/v1/enquiries/{row.id}"})
+
+
+ANSWERING_THREADS = int(os.environ.get("CMEHUB_API_ANSWERING_THREADS", "4"))
+_limiters: dict[int, anyio.CapacityLimiter] = {}
+
+
+def _answering() -> anyio.CapacityLimiter:
+    """The limit on enquiries answered at once, one per event loop (a limiter belongs to its loop)."""
+    import asyncio
+
+    loop = id(asyncio.get_running_loop())
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        if len(_limiters) > 16:  # loops of tests come and go; a server has one
+            _limiters.clear()
+        limiter = _limiters[loop] = anyio.CapacityLimiter(ANSWERING_THREADS)
+    return limiter
 
 
 def _without_none(value: Any) -> Any:
