@@ -6,6 +6,7 @@ entry breaks every hash after it; the head row catches a cut tail. Entries hold 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import json
@@ -170,6 +171,21 @@ class _Unit:
     entries: list[AuditEntry]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    waiter: asyncio.Future[None] | None = None  # for a caller on an event loop (no thread held)
+
+    def finish(self) -> None:
+        self.done.set()
+        if self.waiter is not None:
+            self.waiter.get_loop().call_soon_threadsafe(_settle, self.waiter, self.error)
+
+
+def _settle(waiter: asyncio.Future[None], error: BaseException | None) -> None:
+    if waiter.done():  # the caller gave up (timeout, cancelled)
+        return
+    if error is None:
+        waiter.set_result(None)
+    else:
+        waiter.set_exception(error)
 
 
 class GroupCommit:
@@ -187,13 +203,28 @@ class GroupCommit:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def write(self, rows: list[tuple[sa.Table, dict[str, Any]]], entries: list[AuditEntry],
-              timeout_s: float = 30.0) -> None:
-        """Insert ``rows`` and append ``entries`` durably; raises what the database raised for them."""
+    def _started(self) -> None:
         with self._start_lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="cmehub-group-commit", daemon=True)
                 self._thread.start()
+
+    async def write_async(self, rows: list[tuple[sa.Table, dict[str, Any]]], entries: list[AuditEntry],
+                          timeout_s: float = 30.0) -> None:
+        """:meth:`write` for a caller on an event loop: it awaits the commit instead of blocking a thread."""
+        self._started()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.put(_Unit(rows, entries, waiter=waiter))
+        try:
+            # Shielded: a caller that goes away still has its rows committed, as with write().
+            await asyncio.wait_for(asyncio.shield(waiter), timeout_s)
+        except TimeoutError:
+            raise TimeoutError(f"the database did not commit within {timeout_s:.0f} s") from None
+
+    def write(self, rows: list[tuple[sa.Table, dict[str, Any]]], entries: list[AuditEntry],
+              timeout_s: float = 30.0) -> None:
+        """Insert ``rows`` and append ``entries`` durably; raises what the database raised for them."""
+        self._started()
         unit = _Unit(rows, entries)
         self._queue.put(unit)
         if not unit.done.wait(timeout_s):
@@ -237,7 +268,7 @@ class GroupCommit:
                     except Exception as exc:
                         unit.error = exc
             for unit in batch:
-                unit.done.set()
+                unit.finish()
 
     def stop(self) -> None:
         if self._thread is not None and self._thread.is_alive():

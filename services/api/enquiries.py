@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
+import anyio
+import anyio.to_thread
 import sqlalchemy as sa
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -267,6 +269,29 @@ class WhereaboutsService:
         The same ``reference`` from the same client answers once. The register's own record of the
         enquiry (an ``la.enquiry`` notification) is written just after, by :meth:`record_pending`.
         """
+        row, entries = self.answer(asker, asked, now)
+        if entries:
+            self.writer.write([(_ENQUIRY, enquiry_values(row))], entries)
+            self._asked()
+        return row
+
+    async def ask_async(self, asker: Asker, asked: EnquiryAsked, limiter: anyio.CapacityLimiter | None = None
+                        ) -> EnquiryRecordRow:
+        """:meth:`ask` for the event loop: answered in a thread (at most ``limiter``'s at once), then
+        stored by the group commit without holding a thread, so waiting answers share commits."""
+        row, entries = await anyio.to_thread.run_sync(self.answer, asker, asked, None, limiter=limiter)
+        if entries:
+            await self.writer.write_async([(_ENQUIRY, enquiry_values(row))], entries)
+            self._asked()
+        return row
+
+    def _asked(self) -> None:
+        self.last_asked = time.monotonic()
+        self.recorded.set()
+
+    def answer(self, asker: Asker, asked: EnquiryAsked, now: dt.datetime | None = None
+               ) -> tuple[EnquiryRecordRow, list[AuditEntry]]:
+        """The answer and its audit entries, not yet stored (no entries: an answer given before)."""
         now = now or dt.datetime.now(dt.UTC)
         enquiry_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmehub:{asker.client_id}:{asked.reference}"))
                       if asked.reference else str(uuid.uuid4()))
@@ -276,7 +301,7 @@ class WhereaboutsService:
             if asked.reference and conn.execute(_OWN, {"id": enquiry_id, "client_id": asker.client_id}).first():
                 existing = self.get(enquiry_id, asker.client_id)
                 if existing is not None:
-                    return existing
+                    return existing, []
             if self.index.mark is None:
                 raise IndexNotReady("the register is still loading; ask again in a minute")
             record, warnings = asked.subject.record(enquiry_id)
@@ -310,10 +335,7 @@ class WhereaboutsService:
             entries.append(AuditEntry(asker.client_id, asker.la_code, "child.read", "child", facts.child_id, purpose,
                                       f"enquiry {enquiry_id}; disclosed {','.join(sorted(answer['known'] or {}))}"
                                       if status is EnquiryStatus.KNOWN else f"enquiry {enquiry_id}; held for review"))
-        self.writer.write([(_ENQUIRY, enquiry_values(row))], entries)
-        self.last_asked = time.monotonic()
-        self.recorded.set()
-        return row
+        return row, entries
 
     def _answer(self, enquiry_id: str, status: EnquiryStatus, asked: EnquiryAsked, facts: ChildFacts | None,
                 review_by: dt.date | None, now: dt.datetime, warnings: list[str]) -> dict[str, Any]:

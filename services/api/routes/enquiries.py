@@ -7,7 +7,6 @@ import os
 from typing import Annotated, Any, Literal
 
 import anyio
-import anyio.to_thread
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
@@ -142,10 +141,10 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response
         address_lines=tuple(body.child.address_lines))
     asked = EnquiryAsked(subject, body.purpose.code, body.purpose.text, body.case_reference, body.reference)
     try:
-        # A few threads at a time (the rest wait here, costing nothing): dozens of threads taking
-        # turns at the interpreter lock each wait longer than the answer takes to compute.
-        row = await anyio.to_thread.run_sync(hub.enquiries.ask, Asker(caller.client_id, caller.home_la), asked,
-                                             limiter=_answering())
+        # Answered a few threads at a time (the rest wait here, costing nothing: dozens of threads
+        # taking turns at the interpreter lock each wait longer than the answer takes), then stored
+        # by the group commit without holding a thread, so answers waiting to be stored share commits.
+        row = await hub.enquiries.ask_async(Asker(caller.client_id, caller.home_la), asked, _answering())
     except IndexNotReady as exc:
         raise HTTPException(503, detail=str(exc), headers={"Retry-After": "30"}) from exc
     hub.metrics.enquiries.labels(row.status).inc()

@@ -66,3 +66,26 @@ def test_concurrent_appends_keep_one_chain(app: FastAPI, client: object) -> None
         list(pool.map(lambda i: log.append(AuditEntry("c", "383", "read", "child", str(i), "p")), range(40)))
     report = log.verify()
     assert report.ok and report.entries == 40
+
+
+def test_callers_on_an_event_loop_share_group_commits_and_see_their_errors(app: FastAPI, client: object) -> None:
+    import asyncio
+
+    import pytest
+
+    from services.api.audit import GroupCommit
+
+    log = _log(app)
+    writer = GroupCommit(log.sessions, log)
+
+    async def many() -> None:
+        await asyncio.gather(*(writer.write_async([], [AuditEntry("c", "383", "read", "child", str(i), "p")])
+                               for i in range(30)))
+        bad = sa.table("no_such_table", sa.column("x"))
+        with pytest.raises(sa.exc.OperationalError):
+            await writer.write_async([(bad, {"x": 1})], [AuditEntry("c", "383", "read", "child", "x", "p")])
+
+    asyncio.run(many())
+    writer.stop()
+    report = log.verify()
+    assert report.ok and report.entries == 30, report.problems
