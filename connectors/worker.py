@@ -126,6 +126,11 @@ def worker_pool() -> ProcessPoolExecutor:
     return _pool
 
 
+def workers_running() -> bool:
+    """True when this process has started its parse workers (a watched folder or an earlier big input)."""
+    return _pool is not None
+
+
 def _drop_pool() -> None:
     """Forget a pool that failed (its processes are gone or cannot start); the files left are parsed here."""
     global _pool

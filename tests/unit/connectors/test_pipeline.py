@@ -164,3 +164,28 @@ def test_a_file_that_cannot_be_read_stops_the_run_with_its_name(tmp_path: Path, 
     assert summary.exit_code == 3
     assert summary.delivery_error is not None and "gone.xml cannot be read" in summary.delivery_error
     assert summary.sent == 2  # the readable file before it was delivered
+
+
+def test_small_inputs_start_no_workers_but_use_running_ones(monkeypatch: pytest.MonkeyPatch, ctx: ParseContext) -> None:
+    files = _files()
+    assert len(files) >= ingest_module.PIPELINE_MIN_FILES
+    assert sum(p.stat().st_size for p in files) < ingest_module.PIPELINE_MIN_BYTES
+    monkeypatch.setattr(worker_module, "_pool", None)
+    small = ingest(files, "schools", CollectingSink(), ctx)
+    assert not worker_module.workers_running()  # starting them would cost more than parsing here
+    monkeypatch.undo()
+    worker_module.worker_pool().submit(int, 0).result()
+    here: list[str] = []
+
+    def parse_here(data: bytes, name: str, *args: Any) -> Any:
+        here.append(name)
+        return worker_module.parse_file(data, name, *args)
+
+    monkeypatch.setattr(ingest_module, "parse_file", parse_here)
+    monkeypatch.setattr(worker_module, "parse_and_encode", counting_parse)
+    LOCAL_CALLS.clear()
+    sink = CollectingSink()
+    summary = ingest(files, "schools", sink, ctx)
+    assert here == [] and LOCAL_CALLS == []  # parsed by the running workers, not here
+    assert summary.sent == len(sink.messages) == summary.events + summary.quarantined_records > 0
+    assert summary.lines() == small.lines()
