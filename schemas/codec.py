@@ -150,14 +150,15 @@ class Codec:
             buffer.write(writer.header)
         else:
             buffer.write(b"\x00" + self._schema_id(writer.name).to_bytes(4, "big"))
+        datum = record
         if writer.unions:
-            record = dict(record)
+            datum = dict(record)
             for field, branch in writer.unions:
-                value = record.get(field)
+                value = datum.get(field)
                 if isinstance(value, dict):
-                    record[field] = (branch, value)
+                    datum[field] = (branch, value)
         try:
-            fastavro.schemaless_writer(buffer, writer.parsed, record)
+            fastavro.schemaless_writer(buffer, writer.parsed, datum)
         except Exception as exc:  # fastavro raises many kinds; report them in plain words
             problems = validate(record, writer.name) or [f"{type(exc).__name__}: {exc}"]
             raise EncodeError(writer.name, problems) from exc
