@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -35,6 +36,8 @@ from services.settings import Settings, get_settings
 
 log = structlog.get_logger("cmehub.api")
 
+SWITCH_INTERVAL_S = 0.001
+
 # Enquiries are small; partner files may be large (a CTF for a whole school).
 ENQUIRY_BODY_LIMIT = 64 * 1024
 
@@ -43,6 +46,9 @@ def serve_app() -> FastAPI:
     """The app as ``cmehub api`` serves it: each worker process configures its own logging first."""
     settings = get_settings()
     configure_logging(settings.log_level)
+    # A thread back from the database waits for the interpreter lock while another one computes an
+    # answer: by default up to 5 ms each time, several times per request; 1 ms keeps those waits short.
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     return create_app(settings)
 
 

@@ -95,9 +95,13 @@ class AuditLog:
 
     def append_on(self, conn: sa.Connection, *entries: AuditEntry) -> list[int]:
         """Write entries on ``conn``'s open transaction (Core statements: this is the hot path)."""
-        if conn.dialect.name == "postgresql":
-            conn.execute(_ADVISORY, {"k": _LOCK_KEY})
+        # The head row, locked (FOR UPDATE), serialises appends across threads and processes: a second
+        # writer waits, then reads the head the first one left. Before the first entry there is no row
+        # to lock, so that case alone takes an advisory lock and reads again.
         head = conn.execute(_HEAD).one_or_none()
+        if head is None and conn.dialect.name == "postgresql":
+            conn.execute(_ADVISORY, {"k": _LOCK_KEY})
+            head = conn.execute(_HEAD).one_or_none()
         seq, prev = (int(head[0]), str(head[1])) if head is not None else (0, GENESIS)
         out, rows = [], []
         for raw in entries:
