@@ -25,3 +25,14 @@ def configure_logging(level: str = "INFO") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    quiet_kafka_clients()
+
+
+def quiet_kafka_clients() -> None:
+    """Keep the Kafka clients' own loggers at WARNING, whatever the root logger allows.
+
+    Their debug lines quote every message's key and value (a child's details, in Avro) and cost a log
+    record per message sent even when no handler prints them (faust sets the root logger's level).
+    """
+    for name in ("kafka", "aiokafka"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger(name).level))
