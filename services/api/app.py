@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import sys
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -49,7 +51,22 @@ def serve_app() -> FastAPI:
     # A thread back from the database waits for the interpreter lock while another one computes an
     # answer: by default up to 5 ms each time, several times per request; 1 ms keeps those waits short.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
+    gc.callbacks.append(_slow_collections())
     return create_app(settings)
+
+
+def _slow_collections(threshold_s: float = 0.05) -> Callable[[str, dict[str, int]], None]:
+    """A garbage collector callback logging any collection long enough to be seen in request latency."""
+    started = [0.0]
+
+    def timed(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        elif (took := time.perf_counter() - started[0]) > threshold_s:
+            log.warning("slow garbage collection", generation=info.get("generation"), ms=round(took * 1000),
+                        collected=info.get("collected"))
+
+    return timed
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
