@@ -67,8 +67,9 @@ class RegisterIndex:
     def rebuild(self) -> int:
         """Load the whole register into a fresh index, then swap it in; returns its size."""
         started = time.perf_counter()
-        # Building allocates millions of objects that all live on: the collector's passes over them
-        # would find nothing and cost seconds. It is off for the build (process-wide, for that while).
+        # The index is millions of long-lived objects: the collector's passes over them find nothing
+        # and each full one stopped every request for seconds. It is off while the index is built
+        # (process-wide, for that while), and the index is then frozen out of its sight.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -79,14 +80,13 @@ class RegisterIndex:
                            for c in repo.iter_candidates())
                 index = self.linker.build_index(records)
         finally:
+            # Frozen before collecting again: the collector then never walks the index (objects frozen
+            # are still freed by reference counting once an index is replaced).
+            gc.freeze()
             if collecting:
                 gc.enable()
         with self._lock:
             self.index, self.mark, self.refreshed_at, self.error = index, mark, time.time(), None
-        # The index is millions of long-lived objects: left to the cyclic garbage collector, every
-        # full collection walks them all and stops every request for seconds. Frozen, it skips
-        # them (they are still freed by reference counting once an index is replaced).
-        gc.freeze()
         log.info("enquiry index built", children=len(index), seconds=round(time.perf_counter() - started, 2))
         return len(index)
 
