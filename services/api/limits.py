@@ -48,7 +48,8 @@ class RateLimiter:
 
     def check(self, key: str, rate_per_s: float, burst: int, daily_quota: int) -> Refusal | None:
         """Take one request from ``key``'s allowance; a :class:`Refusal` when there is none left."""
-        if self.share < 1.0:  # this worker's share of the client's limits
+        said_rate, said_quota = rate_per_s, daily_quota  # what the client is told: its own limits
+        if self.share < 1.0:  # this worker's share of them
             rate_per_s = rate_per_s * self.share
             burst = max(1, math.ceil(burst * self.share))
             daily_quota = max(1, math.ceil(daily_quota * self.share))
@@ -63,12 +64,12 @@ class RateLimiter:
             if b.used_today >= daily_quota:
                 tomorrow = dt.datetime.combine(today + dt.timedelta(days=1), dt.time(), dt.UTC)
                 wait = (tomorrow - dt.datetime.now(dt.UTC)).total_seconds()
-                return Refusal(f"daily quota of {daily_quota} requests used up", max(1, math.ceil(wait)))
+                return Refusal(f"daily quota of {said_quota} requests used up", max(1, math.ceil(wait)))
             b.tokens = min(float(burst), b.tokens + (now - b.updated) * rate_per_s)
             b.updated = now
             if b.tokens < 1.0:
                 wait = (1.0 - b.tokens) / rate_per_s if rate_per_s > 0 else 60.0
-                return Refusal(f"rate limit of {rate_per_s:g} requests/s exceeded", max(1, math.ceil(wait)))
+                return Refusal(f"rate limit of {said_rate:g} requests/s exceeded", max(1, math.ceil(wait)))
             b.tokens -= 1.0
             b.used_today += 1
             return None

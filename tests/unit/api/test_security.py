@@ -126,3 +126,18 @@ def test_remembered_tokens_are_bounded(tmp_path: Path) -> None:
     for token in issued:
         tokens.verify(token)
     assert list(tokens._verified) == issued[1:]
+
+
+def test_each_of_several_workers_allows_its_share_of_a_clients_limits() -> None:
+    from services.api.limits import RateLimiter
+
+    now = [0.0]
+    alone, one_of_two = RateLimiter(lambda: now[0]), RateLimiter(lambda: now[0], workers=2)
+    assert sum(alone.check("c", 10.0, 10, 1000) is None for _ in range(20)) == 10  # the burst
+    assert sum(one_of_two.check("c", 10.0, 10, 1000) is None for _ in range(20)) == 5  # half of it
+    now[0] = 1.0  # a second later: half the rate refilled
+    assert sum(one_of_two.check("c", 10.0, 10, 1000) is None for _ in range(20)) == 5
+    quota = RateLimiter(lambda: now[0], workers=2)
+    assert sum(quota.check("q", 1e6, 10**6, 7) is None for _ in range(10)) == 4  # ceil(7 / 2) a day
+    refusal = quota.check("q", 1e6, 10**6, 7)
+    assert refusal is not None and "quota of 7 requests" in refusal.reason  # the client's own limit
