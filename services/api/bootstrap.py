@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +22,7 @@ from services.api.security import KeyRing, TokenService
 from services.api.transfers import CaseTransfers
 from services.register.database import session_factory
 from services.register.unit_of_work import UnitOfWorkFactory
-from services.settings import Settings
+from services.settings import Settings, get_settings
 
 
 @dataclass
@@ -88,11 +87,8 @@ def key_ring(settings: Settings) -> KeyRing:
 
 
 def api_workers() -> int:
-    """How many worker processes serve this API (set by ``cmehub api --workers``)."""
-    try:
-        return max(1, int(os.environ.get("CMEHUB_API_WORKERS", "1")))
-    except ValueError:
-        return 1
+    """How many worker processes serve this API (``CMEHUB_API_WORKERS``, set by ``cmehub api --workers``)."""
+    return max(1, get_settings().api_workers)
 
 
 def build(settings: Settings, engine: Engine | None = None) -> HubServices:

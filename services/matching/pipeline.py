@@ -173,6 +173,8 @@ class NotificationPipeline:
         self.local_la = local_la
         self.clock = clock
         self.shares_transactions = uows.engine.dialect.name == "postgresql"
+        # Called once an index is loaded (the worker takes the index out of the garbage collector's sight).
+        self.after_index_load: Callable[[], None] | None = None
         self._indexes: dict[str, BlockingIndex] = {}
         # While a batch is written with one flush: what it changed in the index, to put back on failure,
         # the notifications held for review and the decisions it wrote (not in the database yet).
@@ -189,6 +191,8 @@ class NotificationPipeline:
         if index is None:
             index = self._indexes[la_code] = load_index(self.uows, self.linker, la_code)
             log.info("register index loaded", la=la_code, children=len(index))
+            if self.after_index_load is not None:
+                self.after_index_load()
         return index
 
     def _index(self, la_code: str, record: PersonRecord) -> None:

@@ -8,6 +8,7 @@ so its offsets are committed, only after the database has committed its effects.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -67,6 +68,9 @@ def matching_worker() -> MatchingWorker:
     migrate_register(settings.register_url)
     migrate_matching(settings.register_url)
     pipeline = NotificationPipeline(unit_of_work_factory(settings.register_url))
+    # A register index is hundreds of thousands of long-lived objects: left in the collector's sight,
+    # every full collection walks them all and stalls the stream (seconds over 100,000 children).
+    pipeline.after_index_load = gc.freeze
     return MatchingWorker(pipeline, default_codec(), KafkaPublisher(settings.bootstrap_servers), topic_prefix=PREFIX)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -21,6 +20,7 @@ from services.api.enquiries import (
     Purpose,
 )
 from services.api.store import EnquiryRecordRow
+from services.settings import get_settings
 
 router = APIRouter(prefix="/v1/enquiries", tags=["enquiries"])
 
@@ -152,7 +152,7 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response
     return JSONResponse(_without_none(row.answer), status_code=201, headers={"Location": f"/v1/enquiries/{row.id}"})
 
 
-ANSWERING_THREADS = int(os.environ.get("CMEHUB_API_ANSWERING_THREADS", "4"))
+ANSWERING_THREADS = max(1, get_settings().api_answering_threads)  # CMEHUB_API_ANSWERING_THREADS
 _limiters: dict[int, anyio.CapacityLimiter] = {}
 
 
