@@ -370,7 +370,7 @@ def main() -> None:
 
 Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
 --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} \
---latency-workers {' '.join(map(str, args.latency_workers))} --write-docs`
+--latency-workers {' '.join(map(str, args.latency_workers))} --in-process {args.in_process} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
 Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka through
