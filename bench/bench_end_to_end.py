@@ -51,6 +51,7 @@ from schemas.events import new_event_id  # noqa: E402
 from schemas.examples import example_event  # noqa: E402
 from schemas.topic_admin import apply_topics  # noqa: E402
 from schemas.topics import catalogue  # noqa: E402
+from services.matching.worker import Publisher  # noqa: E402
 from services.simulation.identifiers import make_upn  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
@@ -83,6 +84,25 @@ def notification(n: int, run: str) -> dict[str, Any]:
     return event
 
 
+def create_database(server: str, name: str) -> str:
+    """A new empty database on the server; its URL."""
+    _admin(server, f'create database "{name}"')
+    return sa.make_url(server).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(server: str, name: str) -> None:
+    _admin(server, f'drop database if exists "{name}" with (force)')
+
+
+def _admin(server: str, sql: str) -> None:
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(sql))
+    finally:
+        admin.dispose()
+
+
 class Phase:
     """One measured run: its own topics, consumer group, database and workers."""
 
@@ -91,12 +111,8 @@ class Phase:
         self.run = uuid.uuid4().hex[:8]
         self.prefix = f"bench{self.run}."
         self.database = f"bench_e2e_{self.run}"
-        admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'create database "{self.database}"'))
-        admin.dispose()
         self.server = server
-        self.url = sa.make_url(server).set(database=self.database).render_as_string(hide_password=False)
+        self.url = create_database(server, self.database)
         apply_topics(bootstrap, catalogue(self.prefix))
         self.state = Path(f"/tmp/{self.prefix}state")
         self.procs = [self._worker(i) for i in range(workers)]
@@ -151,10 +167,7 @@ class Phase:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        admin = sa.create_engine(self.server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{self.database}" with (force)'))
-        admin.dispose()
+        drop_database(self.server, self.database)
 
 
 def encoded(count: int, run: str) -> list[tuple[bytes, bytes, str]]:
@@ -268,10 +281,9 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
         phase.close()
 
 
-class _Counting:
+class _Counting(Publisher):
     """A publisher that counts (the in-process measure leaves Kafka out)."""
 
-    max_message_bytes = None
     sent = 0
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
@@ -294,16 +306,13 @@ def in_process(server: str, count: int, batch: int = 200) -> dict[str, tuple[flo
 
     configure_logging("WARNING")
     database = f"bench_e2e_inproc_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{database}"'))
-    url = sa.make_url(server).set(database=database).render_as_string(hide_password=False)
+    url = create_database(server, database)
     try:
         migrate_register(url)
         migrate_matching(url)
         uows = unit_of_work_factory(url)
         codec = default_codec()
-        worker = MatchingWorker(NotificationPipeline(uows), codec, _Counting())  # type: ignore[arg-type]
+        worker = MatchingWorker(NotificationPipeline(uows), codec, _Counting())
 
         def messages(run: str) -> list[Any]:
             out = []
@@ -325,9 +334,7 @@ def in_process(server: str, count: int, batch: int = 200) -> dict[str, tuple[flo
         uows.dispose()
         return figures
     finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{database}" with (force)'))
-        admin.dispose()
+        drop_database(server, database)
 
 
 def main() -> None:
