@@ -39,6 +39,7 @@ import xml.etree.ElementTree as ET  # noqa: E402
 from docs_section import write_section  # noqa: E402
 from kafka import KafkaProducer  # noqa: E402
 from kafka.record import util as kafka_record_util  # noqa: E402
+from topics import delete_topics_with_prefix  # noqa: E402
 
 from connectors.common.identifiers import upn_check_letter  # noqa: E402
 from connectors.common.parsing import ParseContext  # noqa: E402
@@ -174,6 +175,7 @@ def bench_kafka(paths: list[Path], bootstrap: str, rounds: int) -> dict[str, Any
             ratios.append(ours[-1] / raw_rates[-1])
             assert summary.sent == len(events) and not summary.delivery_error
     raw.close()
+    delete_topics_with_prefix(bootstrap, prefix)
     return {
         "raw": max(raw_rates),
         "connector": max(ours),

@@ -46,6 +46,8 @@ from kafka import KafkaConsumer, KafkaProducer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from topics import delete_topics_with_prefix  # noqa: E402  (bench/)
+
 from schemas.codec import default_codec  # noqa: E402
 from schemas.events import new_event_id  # noqa: E402
 from schemas.examples import example_event  # noqa: E402
@@ -168,6 +170,7 @@ class Phase:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         drop_database(self.server, self.database)
+        delete_topics_with_prefix(self.bootstrap, self.prefix)
 
 
 def encoded(count: int, run: str) -> list[tuple[bytes, bytes, str]]:
@@ -199,6 +202,7 @@ def raw_broker(bootstrap: str, payloads: list[tuple[bytes, bytes, str]]) -> floa
             break
     consume_rate = seen / (time.perf_counter() - started)
     consumer.close()
+    delete_topics_with_prefix(bootstrap, topic)
     return min(produce_rate, consume_rate)
 
 

@@ -33,8 +33,13 @@ def _reachable(host: str, port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap() -> str:
-    """The bootstrap address of the real broker; fails the test when it is not running."""
+def kafka_bootstrap() -> Iterator[str]:
+    """The bootstrap address of the real broker; fails the test when it is not running.
+
+    Every topic the session creates is deleted when it ends (``CMEHUB_TEST_KEEP_TOPICS=1`` keeps
+    them for a post-mortem), so a long-lived broker does not pile up thousands of partitions that
+    it must load at its next start.
+    """
     host, _, port = KAFKA_BOOTSTRAP.rpartition(":")
     if not _reachable(host, int(port)):
         pytest.fail(
@@ -42,7 +47,33 @@ def kafka_bootstrap() -> str:
             "(or run the whole suite with `make test`)",
             pytrace=False,
         )
-    return KAFKA_BOOTSTRAP
+    before = _topics(KAFKA_BOOTSTRAP)
+    yield KAFKA_BOOTSTRAP
+    if os.environ.get("CMEHUB_TEST_KEEP_TOPICS") != "1" and _reachable(host, int(port)):
+        _delete_topics(KAFKA_BOOTSTRAP, _topics(KAFKA_BOOTSTRAP) - before)
+
+
+def _topics(bootstrap: str) -> set[str]:
+    from kafka import KafkaAdminClient  # imported late: unit-only runs never need it
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="cmehub-tests")
+    try:
+        return set(admin.list_topics())
+    finally:
+        admin.close()
+
+
+def _delete_topics(bootstrap: str, topics: set[str]) -> None:
+    from kafka import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="cmehub-tests")
+    try:
+        names = sorted(topics)
+        for start in range(0, len(names), 200):
+            # A test may have deleted one of its own topics already: errors are not raised.
+            admin.delete_topics(names[start:start + 200], timeout_ms=60_000, raise_errors=False)
+    finally:
+        admin.close()
 
 
 @pytest.fixture(scope="session")
