@@ -10,7 +10,7 @@ written with any released (older) schema version into the current reader schema.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 import fastavro
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
+from schemas.avro_writer import compile_writer
 from schemas.events import (
     encodable_names,
     released_schemas,
@@ -88,6 +89,9 @@ class _Writer:
     # Top-level fields typed ["null", <record>], with the record's name: given to fastavro in its
     # tuple notation, so it need not try the union's branches against the value (a quarter of encoding).
     unions: tuple[tuple[str, str], ...] = ()
+    # The body writer generated from the schema (schemas/avro_writer.py): three times faster than
+    # fastavro's; anything it does not expect goes to fastavro, which writes the same bytes.
+    compiled: Callable[[Any], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,9 @@ class Codec:
             self._full_names[f"{current.get('namespace', 'cmehub')}.{current['name']}"] = name
             parsed = schema_for(name)
             fp = schema_fingerprint(current)
-            self._writers[name] = _Writer(name, parsed, SINGLE_OBJECT_MAGIC + fp, _record_unions(parsed))
+            self._writers[name] = _Writer(
+                name, parsed, SINGLE_OBJECT_MAGIC + fp, _record_unions(parsed), compile_writer(parsed)
+            )
             self._by_fingerprint[fp] = _Reader(name, None, parsed, None)
         for name, versions in (released_schemas() if released is None else released).items():
             if name not in self._writers:
@@ -145,11 +151,14 @@ class Codec:
         writer = self._writers.get(key) if isinstance(key, str) else None
         if writer is None:
             writer = self._writers[resolve_name(str(key))]
+        header = writer.header if self.registry is None else b"\x00" + self._schema_id(writer.name).to_bytes(4, "big")
+        if writer.compiled is not None:
+            try:
+                return header + writer.compiled(record)
+            except Exception:
+                pass
         buffer = BytesIO()
-        if self.registry is None:
-            buffer.write(writer.header)
-        else:
-            buffer.write(b"\x00" + self._schema_id(writer.name).to_bytes(4, "big"))
+        buffer.write(header)
         datum = record
         if writer.unions:
             datum = dict(record)
