@@ -7,6 +7,8 @@ import uuid
 
 import fastavro
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas import events as E
 from schemas.examples import example_event, example_quarantine
@@ -88,6 +90,12 @@ def test_event_id_is_uuid5_of_partner_and_reference() -> None:
     assert first != E.new_event_id("school:3844001", "returns.csv#4")
     assert uuid.UUID(E.new_event_id("school:3832999", None)).version == 4
     assert E.new_event_id("x", None) != E.new_event_id("x", None)
+
+
+@given(partner=st.text(max_size=20), reference=st.text(min_size=1, max_size=60))
+def test_event_id_is_exactly_what_uuid5_makes(partner: str, reference: str) -> None:
+    expected = str(uuid.uuid5(E.EVENT_ID_NAMESPACE, f"{partner}|{reference}"))
+    assert E.new_event_id(partner, reference) == expected
 
 
 def test_make_envelope_fills_version_and_received_at() -> None:
