@@ -25,6 +25,12 @@ class DeliveryError(Exception):
     """Kafka did not take every record; says which broker and how many were and were not sent."""
 
 
+# Bytes per partition batch. kafka-python's 16 KiB default holds about 36 events; while earlier
+# batches await their acks, every send into a full queue wakes the sender thread (a system call and
+# a lock hand-over per event). 256 KiB batches halve the producer's CPU per event and the broker's.
+BATCH_BYTES = 256 * 1024
+
+
 class EventProducer:
     """A Kafka producer for connector output (use as a context manager)."""
 
@@ -59,6 +65,7 @@ class EventProducer:
             "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
             "reconnect_backoff_max_ms": 1000,  # a restarted broker is found again within a second
             "max_request_size": MAX_MESSAGE_BYTES,  # what the hub's brokers take (kafka-python's default: 1 MiB)
+            "batch_size": BATCH_BYTES,
         }
         try:
             for attempt in Retrying(

@@ -80,8 +80,11 @@ class KafkaPublisher(Publisher):
     def _new_producer(self) -> Any:
         from kafka import KafkaProducer
 
+        from connectors.common.producer import BATCH_BYTES
+
         return KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-                             max_request_size=self.max_message_bytes, client_id="cmehub-matching")
+                             batch_size=BATCH_BYTES, max_request_size=self.max_message_bytes,
+                             client_id="cmehub-matching")
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
