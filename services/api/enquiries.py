@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 import sqlalchemy as sa
 import structlog
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.common.identifiers import nhs_number_problems, normalise_nhs_number, normalise_upn, upn_problems
@@ -34,9 +35,11 @@ from services.api.store import EnquiryRecordRow
 from services.matching.records import Address as RecordAddress
 from services.matching.records import PersonRecord
 from services.register import clocks
-from services.register.handlers import record_notification
+from services.register.bulk import BatchFailed, BatchWriter, StagedUnit
+from services.register.handlers import UnknownChild, record_notification
 from services.register.model import CaseStatus
 from services.register.orm import AddressRow, CaseRow, ChildRow, IdentityRow, TransitionRow
+from services.register.repository import RegisterRepository
 from services.register.unit_of_work import UnitOfWorkFactory
 
 log = structlog.get_logger("cmehub.api.enquiries")
@@ -374,8 +377,12 @@ class WhereaboutsService:
 
         With ``yield_to_requests`` it stops early once a new enquiry arrives (answers come first).
         On PostgreSQL the batch is claimed with ``FOR UPDATE SKIP LOCKED``, so several API workers
-        share the outbox instead of each recording every enquiry; the claim ends with the marks.
+        share the outbox instead of each recording every enquiry, and it is recorded in the claim's
+        own transaction a table at a time (:class:`BatchWriter`): the register's rows and the marks
+        commit together. If one enquiry of the batch fails, the batch is recorded one at a time.
         """
+        if yield_to_requests and time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
+            return 0
         with self.sessions() as claim:
             query = (sa.select(EnquiryRecordRow).where(EnquiryRecordRow.registered_at.is_(None),
                                                        EnquiryRecordRow.direction == "incoming")
@@ -386,6 +393,9 @@ class WhereaboutsService:
                 claim.commit()  # SQLite has no row locks: end the read so the register's writes go ahead
             done: list[str] = []
             try:
+                if postgres and len(pending) > 1 and self._record_batch(claim, pending):
+                    done = [row.id for row in pending]
+                    pending = []
                 for row in pending:
                     if yield_to_requests and time.monotonic() - self.last_asked < RECORD_WHEN_IDLE_S:
                         break
@@ -398,17 +408,53 @@ class WhereaboutsService:
                     claim.commit()
         return len(done)
 
-    def _record_in_register(self, row: EnquiryRecordRow) -> None:
+    def _record_batch(self, session: Session, rows: list[EnquiryRecordRow]) -> bool:
+        """Record ``rows`` in ``session``'s transaction, staged then written a table at a time.
+
+        False when one of them fails: then nothing of the batch is kept (its savepoint is rolled back).
+        """
+        events = [(row, self._enquiry_event(row)) for row in rows]
+        savepoint = session.begin_nested()
+        writer = BatchWriter(session)
+        try:
+            ids = [str(event["event_id"]) for _, event in events]
+            done = RegisterRepository(session).processed_among(ids)
+            writer.processed.update((event_id, event_id in done) for event_id in ids)
+            writer.load_children({row.child_id for row in rows if row.child_id})
+            for row, event in events:
+                record_notification(StagedUnit(writer), event, row.child_id, local_la=self.la_code,
+                                    actor=f"api:{row.client_id}", now=event["occurred_at"])
+            writer.write()
+            savepoint.commit()
+        except (BatchFailed, IntegrityError, DataError, LookupError, ValueError, TypeError) as exc:
+            savepoint.rollback()
+            log.warning("recording a batch of enquiries failed; recording them one at a time",
+                        error=type(exc).__name__, enquiries=len(rows))
+            return False
+        return True
+
+    def _enquiry_event(self, row: EnquiryRecordRow) -> dict[str, Any]:
         # The child's details stay out of the event (least retention): the match is the child id.
         at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         envelope = make_envelope("la.enquiry", partner_id=f"la:{row.from_la}", source_kind="authority",
                                  responsible_la=self.la_code, occurred_at=at, reference=f"enquiry:{row.id}",
                                  received_at=at)
-        event = make_event("la.enquiry", envelope, child=None, from_la=row.from_la, to_la=self.la_code,
-                           enquiry_id=row.id, reason=f"{row.purpose_code}: {row.purpose_text}"[:500],
-                           case_reference=row.case_reference)
-        record_notification(self.uows(), event, row.child_id, local_la=self.la_code, actor=f"api:{row.client_id}",
-                            now=at)
+        return make_event("la.enquiry", envelope, child=None, from_la=row.from_la, to_la=self.la_code,
+                          enquiry_id=row.id, reason=f"{row.purpose_code}: {row.purpose_text}"[:500],
+                          case_reference=row.case_reference)
+
+    def _record_in_register(self, row: EnquiryRecordRow) -> None:
+        event = self._enquiry_event(row)
+        actor = f"api:{row.client_id}"
+        try:
+            record_notification(self.uows(), event, row.child_id, local_la=self.la_code, actor=actor,
+                                now=event["occurred_at"])
+        except UnknownChild:
+            # Merged away or erased after the answer was given: the enquiry is still the register's to
+            # keep, so it is recorded without its child rather than holding up every enquiry behind it.
+            log.warning("the child an enquiry was answered about has left the register; recorded without it")
+            record_notification(self.uows(), event, None, local_la=self.la_code, actor=actor,
+                                now=event["occurred_at"])
 
     async def _recorder(self) -> None:
         while not self._stopping:

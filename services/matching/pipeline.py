@@ -30,7 +30,7 @@ from services.matching.outputs import case_transfer_event, match_decision_event,
 from services.matching.records import PersonRecord, from_child_identity
 from services.matching.register_view import child_record, load_index
 from services.matching.store import MatchDecisionRow, ReviewItemRow
-from services.register.bulk import BatchWriter, StagedRegister
+from services.register.bulk import BatchFailed, BatchWriter, BeforeCommit, StagedRegister, StagedUnit
 from services.register.database import session_factory
 from services.register.handlers import RecordOutcome, record_notification
 from services.register.repository import RegisterRepository
@@ -38,7 +38,6 @@ from services.register.unit_of_work import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger("cmehub.matching")
 
-BeforeCommit = Callable[[Session, RegisterRepository], None]
 
 
 class ReviewNotFound(LookupError):
@@ -88,49 +87,6 @@ class _Step(UnitOfWork):
         if self._savepoint is not None and self._savepoint.is_active:
             self._savepoint.rollback()
         self.register.forget()
-
-
-class _BatchFailed(Exception):
-    """A notification of a batch written in one flush failed: do the batch again with savepoints."""
-
-
-class _Staged(UnitOfWork):
-    """One notification's unit of work in a batch staged in a ``BatchWriter`` and written at its end.
-
-    ``commit`` settles the domain objects (nothing goes to the database yet). There is no savepoint
-    to roll back to, so leaving after staging without committing spoils the batch, which the
-    pipeline then does again with savepoints.
-    """
-
-    def __init__(self, writer: BatchWriter, before_commit: BeforeCommit | None = None) -> None:
-        self._writer = writer
-        self.before_commit = before_commit
-        self._committed = False
-        self._staged_before = 0
-
-    def __enter__(self) -> _Staged:
-        self.session = self._writer.session
-        self.register = StagedRegister(self._writer)
-        self._committed = False
-        self._staged_before = self._writer.changes
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        spoilt = not self._committed and self._writer.changes != self._staged_before
-        self.session = None
-        if spoilt and exc_type is None:
-            raise _BatchFailed("a notification left without committing after staging rows")
-
-    def commit(self) -> None:
-        assert self.session is not None
-        if self.before_commit is not None:
-            self.before_commit(self.session, self.register)
-        self.register.sync()
-        self._committed = True
-
-    def rollback(self) -> None:
-        raise _BatchFailed("a notification rolled back inside a batch written at its end")
 
 
 class _Single(UnitOfWork):
@@ -263,10 +219,10 @@ class NotificationPipeline:
             writer.load_children(self._likely_children(events, done | held))
             results: list[Applied | Exception] = []
             for event in events:
-                results.append(self._process(event, lambda hook: _Staged(writer, hook), session, writer))
+                results.append(self._process(event, lambda hook: StagedUnit(writer, hook), session, writer))
             writer.write()
             session.commit()
-        except (_BatchFailed, IntegrityError, DataError, LookupError, ValueError, TypeError):
+        except (BatchFailed, IntegrityError, DataError, LookupError, ValueError, TypeError):
             session.rollback()
             self._undo_index()
             return None

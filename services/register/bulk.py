@@ -19,8 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 import psycopg
@@ -62,6 +63,7 @@ from services.register.rows import (
     transition_from,
     transition_values,
 )
+from services.register.unit_of_work import UnitOfWork
 
 
 def _table(model: type[Any]) -> sa.Table:
@@ -447,3 +449,49 @@ class StagedRegister(RegisterRepository):
 
     def forget(self) -> None:
         self._touched.clear()
+
+
+class BatchFailed(Exception):
+    """A notification of a batch written in one flush failed: do the batch again with savepoints."""
+
+
+BeforeCommit = Callable[[Session, RegisterRepository], None]
+
+
+class StagedUnit(UnitOfWork):
+    """One notification's unit of work in a batch staged in a ``BatchWriter`` and written at its end.
+
+    ``commit`` settles the domain objects (nothing goes to the database yet). There is no savepoint
+    to roll back to, so leaving after staging without committing spoils the batch, which the caller
+    then does again another way (the matcher: with savepoints; the API: one notification at a time).
+    """
+
+    def __init__(self, writer: BatchWriter, before_commit: BeforeCommit | None = None) -> None:
+        self._writer = writer
+        self.before_commit = before_commit
+        self._committed = False
+        self._staged_before = 0
+
+    def __enter__(self) -> StagedUnit:
+        self.session = self._writer.session
+        self.register = StagedRegister(self._writer)
+        self._committed = False
+        self._staged_before = self._writer.changes
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        spoilt = not self._committed and self._writer.changes != self._staged_before
+        self.session = None
+        if spoilt and exc_type is None:
+            raise BatchFailed("a notification left without committing after staging rows")
+
+    def commit(self) -> None:
+        assert self.session is not None
+        if self.before_commit is not None:
+            self.before_commit(self.session, self.register)
+        self.register.sync()
+        self._committed = True
+
+    def rollback(self) -> None:
+        raise BatchFailed("a notification rolled back inside a batch written at its end")
