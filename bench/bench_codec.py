@@ -107,7 +107,12 @@ def docs_section(figures: dict[str, Any], command: str) -> str:
         f"Codec rate = **{figures['ratio']:.0%}** of raw ({verdict} the 80 % target).\n"
         f"Python {figures['python']}, fastavro {figures['fastavro']} (C extension), {figures['cpu']}. The machine's\n"
         "2 cores are shared with other work, so absolute rates vary between runs; the ratio (both paths\n"
-        "measured in the same run, alternating) is the figure to watch.\n"
+        "measured in the same run, alternating) is the figure to watch.\n\n"
+        "The codec beats the raw baseline because it does not write with fastavro: `schemas/avro_writer.py`\n"
+        "generates one straight-line function per record type when the codec is built, where fastavro\n"
+        "interprets the schema for every record and validates each optional field against its union's\n"
+        "branches. The bytes are fastavro's (property-tested); anything the generated writer does not expect\n"
+        "is written by fastavro. Decoding is fastavro's.\n"
     )
 
 
