@@ -89,9 +89,6 @@ class _Writer:
     # Top-level fields typed ["null", <record>], with the record's name: given to fastavro in its
     # tuple notation, so it need not try the union's branches against the value (a quarter of encoding).
     unions: tuple[tuple[str, str], ...] = ()
-    # The body writer generated from the schema (schemas/avro_writer.py): three times faster than
-    # fastavro's; anything it does not expect goes to fastavro, which writes the same bytes.
-    compiled: Callable[[Any], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +112,9 @@ class Codec:
         """``released`` defaults to every released schema version under schemas/avro/released."""
         self.registry = registry
         self._writers: dict[str, _Writer] = {}
+        # Body writers generated from the schemas (schemas/avro_writer.py), each on first use: three
+        # times faster than fastavro's; anything one does not expect goes to fastavro (the same bytes).
+        self._bodies: dict[str, Callable[[Any], bytes]] = {}
         self._by_fingerprint: dict[bytes, _Reader] = {}
         self._by_schema_id: dict[int, _Reader] = {}
         self._full_names: dict[str, str] = {}
@@ -123,9 +123,7 @@ class Codec:
             self._full_names[f"{current.get('namespace', 'cmehub')}.{current['name']}"] = name
             parsed = schema_for(name)
             fp = schema_fingerprint(current)
-            self._writers[name] = _Writer(
-                name, parsed, SINGLE_OBJECT_MAGIC + fp, _record_unions(parsed), compile_writer(parsed)
-            )
+            self._writers[name] = _Writer(name, parsed, SINGLE_OBJECT_MAGIC + fp, _record_unions(parsed))
             self._by_fingerprint[fp] = _Reader(name, None, parsed, None)
         for name, versions in (released_schemas() if released is None else released).items():
             if name not in self._writers:
@@ -152,11 +150,13 @@ class Codec:
         if writer is None:
             writer = self._writers[resolve_name(str(key))]
         header = writer.header if self.registry is None else b"\x00" + self._schema_id(writer.name).to_bytes(4, "big")
-        if writer.compiled is not None:
-            try:
-                return header + writer.compiled(record)
-            except Exception:
-                pass
+        body = self._bodies.get(writer.name)
+        if body is None:
+            body = self._bodies[writer.name] = compile_writer(writer.parsed)
+        try:
+            return header + body(record)
+        except Exception:  # not a value it expects: fastavro writes it, or says why not
+            pass
         buffer = BytesIO()
         buffer.write(header)
         datum = record
