@@ -87,6 +87,10 @@ class SchoolCalendar:
     bank_holidays: frozenset[dt.date] = field(default_factory=frozenset)
     outside_known_years: OutsideKnownYears = OutsideKnownYears.WEEKDAYS
     la_name: str = ""
+    # (start, n) -> the n-th school day after start: every notification's deadlines ask the same few
+    # questions, and the calendar never changes (it is frozen), so each is worked out once.
+    _counted: dict[tuple[dt.date, int], dt.date] = field(default_factory=dict, init=False, repr=False,
+                                                         compare=False, hash=False)
 
     def _year_for(self, day: dt.date) -> SchoolYear | None:
         # A school year runs from 1 September to 31 August, whatever its first term day.
@@ -120,14 +124,18 @@ class SchoolCalendar:
         """The n-th school day after ``start`` (``start`` itself is never counted)."""
         if n < 0:
             raise ValueError(f"cannot count {n} school days forward")
+        known = self._counted.get((start, n))
+        if known is not None:
+            return known
         day, counted = start, 0
         for _ in range(_MAX_SCAN_DAYS):
             if counted == n:
-                return day
+                break
             day += dt.timedelta(days=1)
             if self.is_school_day(day):
                 counted += 1
         if counted == n:
+            self._counted[(start, n)] = day
             return day
         raise CalendarError(f"fewer than {n} school days after {start.isoformat()} in LA {self.la_code}")
 
