@@ -7,6 +7,7 @@ fails loudly with the command to start it; it never skips.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -94,20 +95,25 @@ def postgres_server_url() -> str:
     return POSTGRES_URL
 
 
-@pytest.fixture
-def postgres_url(postgres_server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
+@contextlib.contextmanager
+def scratch_database(server_url: str, name: str) -> Iterator[str]:
+    """The URL of a new, empty database ``name`` on the server, dropped on leaving."""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'create database "{name}"'))
-    url = sa.make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield sa.make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    with scratch_database(postgres_server_url, f"t_{uuid.uuid4().hex[:12]}") as url:
+        yield url
 
 
 @pytest.fixture

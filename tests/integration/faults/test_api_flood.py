@@ -14,7 +14,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,13 +103,6 @@ class Flood:
 
 def _percentile(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
-
-
-@pytest.fixture
-def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
-    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
-    yield h
-    h.stop_all()
 
 
 def test_a_flooding_partner_gets_429_and_another_is_served_and_every_accepted_push_is_recorded_once(

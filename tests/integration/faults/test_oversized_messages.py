@@ -58,13 +58,6 @@ SCHOOL = "cme.notifications.school"
 
 
 @pytest.fixture
-def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
-    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
-    yield h
-    h.stop_all()
-
-
-@pytest.fixture
 def register(harness: StreamHarness) -> Iterator[RegisterWatch]:
     watch = RegisterWatch(harness)
     yield watch

@@ -11,8 +11,7 @@ in the dead letters exactly once with its origin, and the recovery time is repor
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 from kafka import KafkaProducer
@@ -29,13 +28,6 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.timeout(120)]
 Report = Callable[[str, float | int | str], None]
 GOOD = 160
 SCHOOL = "cme.notifications.school"
-
-
-@pytest.fixture
-def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
-    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
-    yield h
-    h.stop_all()
 
 
 def _poison(kind: str, n: int) -> bytes | None:

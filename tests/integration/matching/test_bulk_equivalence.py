@@ -28,6 +28,7 @@ from services.register.orm import Base
 from services.register.unit_of_work import unit_of_work_factory
 from services.simulation import ScenarioConfig, simulate, write_scenario
 from services.simulation.stream import stream
+from tests.conftest import scratch_database
 
 SCENARIO = ScenarioConfig(seed=11, children=3000, neighbour_children=1000, start=date(2025, 9, 1),
                           end=date(2025, 12, 19))
@@ -137,22 +138,13 @@ def test_batches_store_what_the_orm_stores(term: list[dict[str, Any]], postgres_
             assert not isinstance(result, Exception), result
     assert fallbacks == []  # every batch was written by the batch writer
 
-    name = f"t_orm_{postgres_url.rsplit('/', 1)[-1][2:]}"
-    admin = sa.create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'create database "{name}"'))
-    orm_url = sa.make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(postgres_server_url, f"t_orm_{postgres_url.rsplit('/', 1)[-1][2:]}") as orm_url:
         one_by_one = _pipeline(orm_url)
         counted_ids()
         for event in term:
             result = one_by_one.process_batch([event])[0]
             assert not isinstance(result, Exception), result
         bulk_rows, orm_rows = _tables(postgres_url), _tables(orm_url)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'drop database if exists "{name}" with (force)'))
-        admin.dispose()
 
     assert bulk_rows.keys() == orm_rows.keys()
     for table in bulk_rows:

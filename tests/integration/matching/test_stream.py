@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from kafka import KafkaConsumer
 
@@ -13,13 +10,6 @@ from tests.integration.matching.notifications import admission_return, deletion_
 from tests.integration.matching.stream_harness import StreamHarness
 
 N = 1000
-
-
-@pytest.fixture
-def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
-    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
-    yield h
-    h.stop_all()
 
 
 @pytest.mark.timeout(420)

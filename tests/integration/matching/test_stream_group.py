@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +11,6 @@ from tests.integration.matching.stream_harness import StreamHarness
 
 AUTHORITIES = ["380", "381", "382", "383", "384", "370"]  # six keys over the topic's six partitions
 N = 600
-
-
-@pytest.fixture
-def harness(kafka_bootstrap: str, postgres_url: str, tmp_path: Path) -> Iterator[StreamHarness]:
-    h = StreamHarness(kafka_bootstrap, postgres_url, tmp_path)
-    yield h
-    h.stop_all()
 
 
 @pytest.mark.timeout(420)
