@@ -141,7 +141,7 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response
         address_lines=tuple(body.child.address_lines))
     asked = EnquiryAsked(subject, body.purpose.code, body.purpose.text, body.case_reference, body.reference)
     try:
-        # Answered a few threads at a time (the rest wait here, costing nothing: dozens of threads
+        # Answered on the event loop (or a few threads at a time, when configured: dozens of threads
         # taking turns at the interpreter lock each wait longer than the answer takes), then stored
         # by the group commit without holding a thread, so answers waiting to be stored share commits.
         row = await hub.enquiries.ask_async(Asker(caller.client_id, caller.home_la), asked, _answering())
@@ -152,12 +152,15 @@ async def ask(body: EnquiryIn, caller: AuthorityCaller, hub: HubDep) -> Response
     return JSONResponse(_without_none(row.answer), status_code=201, headers={"Location": f"/v1/enquiries/{row.id}"})
 
 
-ANSWERING_THREADS = max(1, get_settings().api_answering_threads)  # CMEHUB_API_ANSWERING_THREADS
+ANSWERING_THREADS = max(0, get_settings().api_answering_threads)  # CMEHUB_API_ANSWERING_THREADS
 _limiters: dict[int, anyio.CapacityLimiter] = {}
 
 
-def _answering() -> anyio.CapacityLimiter:
-    """The limit on enquiries answered at once, one per event loop (a limiter belongs to its loop)."""
+def _answering() -> anyio.CapacityLimiter | None:
+    """The limit on enquiries answered in threads at once, one per event loop (a limiter belongs to its
+    loop); None when they are answered on the loop (no threads configured)."""
+    if not ANSWERING_THREADS:
+        return None
     import asyncio
 
     loop = id(asyncio.get_running_loop())

@@ -210,3 +210,32 @@ def test_readiness_reports_enquiries_waiting_for_the_register(client: TestClient
     assert detail.startswith("1 answered enquiries waiting")
     assert hub.enquiries.record_pending() == 1
     assert client.get("/readyz").json()["checks"]["enquiries"]["detail"].startswith("0 answered")
+
+
+def test_answers_worked_out_in_threads_equal_those_on_the_event_loop(
+        client: TestClient, neighbour: dict[str, str], app_seeded: FastAPI, monkeypatch: pytest.MonkeyPatch) -> None:
+    """CMEHUB_API_ANSWERING_THREADS=N answers in up to N threads (for a distant database); 0, on the loop."""
+    import threading
+
+    import services.api.routes.enquiries as route
+
+    service = app_seeded.state.hub.enquiries
+    answered_in: list[str] = []
+    answer = service.answer
+
+    def spied(*args: Any) -> Any:
+        answered_in.append(threading.current_thread().name)
+        return answer(*args)
+
+    monkeypatch.setattr(service, "answer", spied)
+    answers = []
+    for threads in (0, 2):
+        monkeypatch.setattr(route, "ANSWERING_THREADS", threads)
+        for question in (ask("Amina", "EXAMPLE", "2014-02-15", "F"), ask("Nobody", "Atall", "2013-01-01")):
+            response = client.post("/v1/enquiries", json=question, headers=neighbour)
+            assert response.status_code == 201, response.text
+            answers.append({k: v for k, v in response.json().items() if k not in ("enquiry_id", "asked_at",
+                                                                                  "answered_at")})
+    assert answers[:2] == answers[2:] and answers[0]["status"] == "known" and answers[1]["status"] == "not_known"
+    on_loop, in_threads = set(answered_in[:2]), set(answered_in[2:])
+    assert len(on_loop) == 1 and not on_loop & in_threads, answered_in  # the loop's thread, then others
