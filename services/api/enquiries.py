@@ -315,6 +315,8 @@ class WhereaboutsService:
     def answer(self, asker: Asker, asked: EnquiryAsked, now: dt.datetime | None = None
                ) -> tuple[EnquiryRecordRow, list[AuditEntry]]:
         """The answer and its audit entries, not yet stored (no entries: an answer given before)."""
+        # Counted from its arrival: an answer still in progress keeps the register's recording waiting.
+        self.last_asked = time.monotonic()
         now = now or dt.datetime.now(dt.UTC)
         enquiry_id = (str(uuid.uuid5(uuid.NAMESPACE_URL, f"cmehub:{asker.client_id}:{asked.reference}"))
                       if asked.reference else str(uuid.uuid4()))

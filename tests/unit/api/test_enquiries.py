@@ -239,3 +239,21 @@ def test_answers_worked_out_in_threads_equal_those_on_the_event_loop(
     assert answers[:2] == answers[2:] and answers[0]["status"] == "known" and answers[1]["status"] == "not_known"
     on_loop, in_threads = set(answered_in[:2]), set(answered_in[2:])
     assert len(on_loop) == 1 and not on_loop & in_threads, answered_in  # the loop's thread, then others
+
+
+def test_an_enquiry_being_answered_keeps_the_registers_recording_waiting(
+        client: TestClient, neighbour: dict[str, str], app_seeded: FastAPI) -> None:
+    """Recording waits for a pause counted from each enquiry's arrival, not from when its answer was
+    stored: a slow answer must not look like a pause (the recording would then compete with it)."""
+    from services.api.enquiries import Asker, EnquiryAsked, EnquirySubject, Purpose
+
+    service = app_seeded.state.hub.enquiries
+    service._stopping = True  # stop the background recorder: this test records by hand
+    service.recorded.set()
+    client.post("/v1/enquiries", json=ask("Amina", "EXAMPLE", "2014-02-15", "F"), headers=neighbour)
+    service.last_asked = 0.0  # as if the hub had been quiet for long
+    subject = EnquirySubject(given_name="Amina", surname="EXAMPLE", middle_names="", former_surnames=(),
+                             date_of_birth=None, sex="F", upn=None, nhs_number=None, postcode=None, address_lines=())
+    service.answer(Asker("la-384", "384"), EnquiryAsked(subject, Purpose.CME_WHEREABOUTS, "case 42"))
+    assert service.record_pending(50, yield_to_requests=True) == 0  # an answer has just begun
+    assert service.record_pending() == 1
