@@ -21,7 +21,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.api.driver_sql import driver, planned_inserts
+from services.api.driver_sql import DriverStatement, driver, planned_inserts
 from services.api.security import utc_now
 from services.api.store import AuditHeadRow, AuditRecordRow
 
@@ -201,10 +201,8 @@ def _settle(waiter: asyncio.Future[None], error: BaseException | None) -> None:
         waiter.set_exception(error)
 
 
-_HEAD_SQL = f'select seq, hash from "{_HEAD_TABLE.name}" where id = 1 for update'
-_LOCK_SQL = "select pg_advisory_xact_lock(%s)"
-_FIRST_HEAD_SQL = f'insert into "{_HEAD_TABLE.name}" (id, seq, hash) values (1, %(seq)s, %(hash)s)'
-_MOVE_HEAD_SQL = f'update "{_HEAD_TABLE.name}" set seq = %(seq)s, hash = %(hash)s where id = 1'
+# The statements above, compiled once for psycopg (the group commit's path on PostgreSQL).
+_HEAD_Q, _ADVISORY_Q, _MOVE_HEAD_Q = (DriverStatement(q) for q in (_HEAD, _ADVISORY, _MOVE_HEAD))
 
 
 def _commit_on_driver(raw: Any, plans: list[tuple[str, list[dict[str, Any]]]], entries: list[AuditEntry]) -> None:
@@ -213,20 +211,21 @@ def _commit_on_driver(raw: Any, plans: list[tuple[str, list[dict[str, Any]]]], e
     does, without SQLAlchemy's per-statement cost)."""
     try:
         with raw.pipeline(), raw.cursor() as cur:
-            head = cur.execute(_HEAD_SQL).fetchone()
+            head = cur.execute(_HEAD_Q.sql, _HEAD_Q.fixed).fetchone()
             if head is None:  # the first entry ever: no head row to lock yet (see append_on)
-                cur.execute(_LOCK_SQL, (_LOCK_KEY,))
-                head = cur.execute(_HEAD_SQL).fetchone()
-            for sql, rows in plans:
-                cur.executemany(sql, rows)
+                cur.execute(_ADVISORY_Q.sql, _ADVISORY_Q.params({"k": _LOCK_KEY}))
+                head = cur.execute(_HEAD_Q.sql, _HEAD_Q.fixed).fetchone()
             audit_rows = chained(head, entries)
             if audit_rows:
-                audit_plans = planned_inserts({_AUDIT: audit_rows})
-                assert audit_plans is not None  # plain columns only
-                for sql, rows in audit_plans:
-                    cur.executemany(sql, rows)
                 last = {"seq": audit_rows[-1]["seq"], "hash": audit_rows[-1]["hash"]}
-                cur.execute(_FIRST_HEAD_SQL if head is None else _MOVE_HEAD_SQL, last)
+                chain_plans = planned_inserts({_AUDIT: audit_rows} | (
+                    {_HEAD_TABLE: [{"id": 1, **last}]} if head is None else {}))
+                assert chain_plans is not None  # plain columns only
+                plans = plans + chain_plans
+            for sql, rows in plans:
+                cur.executemany(sql, rows)
+            if audit_rows and head is not None:
+                cur.execute(_MOVE_HEAD_Q.sql, _MOVE_HEAD_Q.params(last))
             raw.commit()
     except BaseException:
         with contextlib.suppress(psycopg.Error):  # a lost connection: the pool discards it on return

@@ -50,22 +50,29 @@ def driver(conn: sa.Connection | Session) -> Iterator[Any]:
 
 
 class DriverStatement:
-    """A SQLAlchemy select compiled for psycopg once, run with the caller's parameters."""
+    """A SQLAlchemy statement compiled for psycopg once, run with the caller's parameters."""
 
-    def __init__(self, statement: sa.ClauseElement) -> None:
+    def __init__(self, statement: sa.Executable) -> None:
         self.statement = statement
         # Expanding parameters (IN lists) are rendered into the SQL; the caller's own parameters, given a
         # stand-in value to compile with, stay placeholders.
-        compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
+        compiled = cast(SQLCompiler, cast(sa.ClauseElement, statement).compile(dialect=_DIALECT))
         asked = [name for name, bind in compiled.binds.items() if bind.required]
         expanded = compiled.construct_expanded_state({name: "" for name in asked})
         self.sql = expanded.statement
         self.fixed = {k: v for k, v in expanded.parameters.items() if k not in asked}
 
+    def params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters to send with :attr:`sql`: the statement's own and the caller's."""
+        return {**self.fixed, **given}
+
     def first(self, conn: sa.Connection | Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
-        """The first row, as a tuple (None when there is none)."""
+        """The first row, as a tuple (None when there is none); through SQLAlchemy when not on PostgreSQL."""
+        if not on_postgres(conn):
+            found = conn.execute(self.statement, params).first()
+            return tuple(found) if found is not None else None
         with driver(conn) as raw:
-            row: tuple[Any, ...] | None = raw.execute(self.sql, {**self.fixed, **params}).fetchone()
+            row: tuple[Any, ...] | None = raw.execute(self.sql, self.params(params)).fetchone()
         return row
 
 

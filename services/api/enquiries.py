@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.common.identifiers import nhs_number_problems, normalise_nhs_number, normalise_upn, upn_problems
 from schemas.events import make_envelope, make_event
 from services.api.audit import AuditEntry, AuditLog, GroupCommit
-from services.api.driver_sql import DriverStatement, on_postgres
+from services.api.driver_sql import DriverStatement
 from services.api.linkage import RegisterIndex
 from services.api.store import EnquiryRecordRow
 from services.matching.records import Address as RecordAddress
@@ -206,8 +206,7 @@ _HEAD_AND_CASE_SQL, _ADDRESS_SQL, _OWN_SQL = (DriverStatement(q) for q in (_HEAD
 
 def _own(conn: sa.Connection, enquiry_id: str, client_id: str) -> bool:
     """Whether this client asked this enquiry (same reference) before."""
-    params = {"id": enquiry_id, "client_id": client_id}
-    return (_OWN_SQL.first(conn, params) if on_postgres(conn) else conn.execute(_OWN, params).first()) is not None
+    return _OWN_SQL.first(conn, {"id": enquiry_id, "client_id": client_id}) is not None
 
 
 def child_facts(conn: sa.Connection | Session, child_id: str, with_address: bool,
@@ -222,8 +221,7 @@ def child_facts(conn: sa.Connection | Session, child_id: str, with_address: bool
         dialect = conn.get_bind().dialect if isinstance(conn, Session) else conn.dialect
         one_statement = dialect.name == "postgresql"
     if one_statement:
-        both = _HEAD_AND_CASE_SQL.first(conn, params) if on_postgres(conn) \
-            else conn.execute(_HEAD_AND_CASE, params).one_or_none()
+        both = _HEAD_AND_CASE_SQL.first(conn, params)
         if both is None:
             return None
         restricted, school, created, identity_on, address_on = both[:5]
@@ -239,7 +237,7 @@ def child_facts(conn: sa.Connection | Session, child_id: str, with_address: bool
         dates += [d for d in (case[2], case[3], case[4]) if d]
     address = None
     if with_address and not restricted:
-        found = _ADDRESS_SQL.first(conn, params) if on_postgres(conn) else conn.execute(_ADDRESS, params).one_or_none()
+        found = _ADDRESS_SQL.first(conn, params)
         if found is not None:
             lines = found[0] if isinstance(found[0], list) else json.loads(found[0] or "[]")
             address = {"lines": list(lines), "town": found[1], "postcode": found[2]}
