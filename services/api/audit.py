@@ -205,6 +205,12 @@ def _settle(waiter: asyncio.Future[None], error: BaseException | None) -> None:
 _HEAD_Q, _ADVISORY_Q, _MOVE_HEAD_Q = (DriverStatement(q) for q in (_HEAD, _ADVISORY, _MOVE_HEAD))
 
 
+def _plain(by_table: dict[sa.Table, list[dict[str, Any]]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    plans = planned_inserts(by_table)
+    assert plans is not None  # the audit tables' columns are all plain
+    return plans
+
+
 def _commit_on_driver(raw: Any, plans: list[tuple[str, list[dict[str, Any]]]], entries: list[AuditEntry]) -> None:
     """One group commit on psycopg's connection, pipelined: the locked head read is one round trip, and
     the inserts, the head's move and COMMIT go together in a second (what :meth:`AuditLog.append_on`
@@ -218,14 +224,12 @@ def _commit_on_driver(raw: Any, plans: list[tuple[str, list[dict[str, Any]]]], e
             audit_rows = chained(head, entries)
             if audit_rows:
                 last = {"seq": audit_rows[-1]["seq"], "hash": audit_rows[-1]["hash"]}
-                chain_plans = planned_inserts({_AUDIT: audit_rows} | (
-                    {_HEAD_TABLE: [{"id": 1, **last}]} if head is None else {}))
-                assert chain_plans is not None  # plain columns only
-                plans = plans + chain_plans
-            for sql, rows in plans:
+                if head is None:
+                    plans = plans + _plain({_HEAD_TABLE: [{"id": 1, **last}]})
+                else:
+                    cur.execute(_MOVE_HEAD_Q.sql, _MOVE_HEAD_Q.params(last))
+            for sql, rows in plans + _plain({_AUDIT: audit_rows}):
                 cur.executemany(sql, rows)
-            if audit_rows and head is not None:
-                cur.execute(_MOVE_HEAD_Q.sql, _MOVE_HEAD_Q.params(last))
             raw.commit()
     except BaseException:
         with contextlib.suppress(psycopg.Error):  # a lost connection: the pool discards it on return

@@ -24,20 +24,14 @@ from sqlalchemy.sql.compiler import SQLCompiler
 _DIALECT = postgresql.psycopg.dialect()
 
 
-def on_postgres(conn: Any) -> bool:
-    """True for a SQLAlchemy connection to PostgreSQL (a session or SQLite takes the usual path)."""
-    return isinstance(conn, sa.Connection) and conn.dialect.name == "postgresql"
-
-
 @contextlib.contextmanager
-def driver(conn: sa.Connection | Session) -> Iterator[Any]:
+def driver(conn: sa.Connection) -> Iterator[Any]:
     """The psycopg connection under a SQLAlchemy one (same transaction, same isolation level).
 
     psycopg's errors come out as SQLAlchemy's, as they would from ``conn.execute`` (the API answers
     those 503 or 422), without the statement's parameters; a connection the error broke is invalidated,
     so the pool does not hand it out again.
     """
-    assert isinstance(conn, sa.Connection)
     raw: Any = conn.connection.driver_connection
     try:
         yield raw
@@ -68,7 +62,7 @@ class DriverStatement:
 
     def first(self, conn: sa.Connection | Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, as a tuple (None when there is none); through SQLAlchemy when not on PostgreSQL."""
-        if not on_postgres(conn):
+        if not (isinstance(conn, sa.Connection) and conn.dialect.name == "postgresql"):  # a session, SQLite
             found = conn.execute(self.statement, params).first()
             return tuple(found) if found is not None else None
         with driver(conn) as raw:
@@ -89,8 +83,8 @@ def inserter(table: sa.Table, keys: tuple[str, ...]
     if not all(isinstance(c.type, (sa.JSON, *_PLAIN)) for c in columns):
         return None
     json_keys = tuple(c.key for c in columns if isinstance(c.type, sa.JSON))
-    sql = (f'insert into "{table.name}" ({", ".join(f"{chr(34)}{k}{chr(34)}" for k in keys)}) '
-           f'values ({", ".join(f"%({k})s" for k in keys)})')
+    names = ", ".join(f'"{k}"' for k in keys)
+    sql = f'insert into "{table.name}" ({names}) values ({", ".join(f"%({k})s" for k in keys)})'
 
     def adapt(values: Mapping[str, Any]) -> dict[str, Any]:
         out = dict(values)
