@@ -1,31 +1,29 @@
 """The matching worker: a faust app whose agents consume every partner notification topic.
 
 Run it with ``python -m faust -A services.matching.stream worker`` (``cmehub up`` does). Agents hold
-no business logic: a batch goes to ``MatchingWorker`` in its own thread, and faust acks the batch,
-so its offsets are committed, only after the database has committed its effects.
+no business logic: a batch goes to ``MatchingWorker`` in a process of its own (``batch_process``),
+and its events are acked, so their offsets committed, only after the database has committed its
+effects. While one batch is recorded there, the agent gathers the next.
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
-from functools import cache
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 import faust
 import structlog
 
-from schemas.codec import default_codec
 from schemas.topics import NOTIFICATIONS_PREFIX, RETRY, catalogue
 from services.logs import configure_logging
-from services.matching.database import migrate as migrate_matching
-from services.matching.pipeline import NotificationPipeline
-from services.matching.worker import KafkaPublisher, MatchingWorker, Message
-from services.register.database import migrate as migrate_register
-from services.register.unit_of_work import unit_of_work_factory
+from services.matching import batch_process
+from services.matching.worker import Message
 from services.settings import get_settings
 
 log = structlog.get_logger("cmehub.matching")
@@ -58,20 +56,11 @@ retries = app.topic(PREFIX + RETRY, key_type=bytes, value_type=bytes, key_serial
 
 EXIT_FOR_RESTART = 75  # EX_TEMPFAIL: try again
 
-# One thread for all database work keeps each authority's notifications in order.
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="matching")
-
-
-@cache
-def matching_worker() -> MatchingWorker:
-    """The process's worker, built on first use (after faust has started)."""
-    migrate_register(settings.register_url)
-    migrate_matching(settings.register_url)
-    pipeline = NotificationPipeline(unit_of_work_factory(settings.register_url))
-    # A register index is hundreds of thousands of long-lived objects: left in the collector's sight,
-    # every full collection walks them all and stalls the stream (seconds over 100,000 children).
-    pipeline.after_index_load = gc.freeze
-    return MatchingWorker(pipeline, default_codec(), KafkaPublisher(settings.bootstrap_servers), topic_prefix=PREFIX)
+# One process for all database work, one call at a time, keeps each authority's notifications in order.
+# Spawned, not forked: this process has threads running.
+_executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                initializer=batch_process.start, initargs=(os.getpid(),))
+IN_FLIGHT = 2  # batches handed over and not yet committed: one being recorded, the next waiting its turn
 
 
 def _message(event: Any) -> Message:
@@ -81,12 +70,23 @@ def _message(event: Any) -> Message:
     return Message(m.topic, m.partition, m.offset, m.key, m.value, headers)
 
 
-async def _in_thread(fn: Any, *args: Any) -> None:
-    """Run ``fn`` in the database thread (the worker is built there on first use, migrations and all)."""
+def _submit(fn: Callable[..., None], *args: Any) -> asyncio.Future[None]:
+    """Hand ``fn`` to the batch process (the worker is built there on first use, migrations and all)."""
+    return asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+
+
+async def _finished(step: asyncio.Future[None]) -> None:
     try:
-        await asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
+        await step
     except Exception as exc:  # any failure here ends the process, on purpose
         _stop_for_restart(exc)
+
+
+async def _ack_when_committed(stream: Any, step: asyncio.Future[None], events: Sequence[Any]) -> None:
+    """Ack a batch's events once the batch process has committed them (batches finish in order)."""
+    await _finished(step)
+    for event in events:
+        await stream.ack(event)
 
 
 def _stop_for_restart(exc: BaseException) -> None:
@@ -104,19 +104,23 @@ def _stop_for_restart(exc: BaseException) -> None:
 
 @app.agent(notifications)
 async def match_notifications(stream: Any) -> None:
-    """Link and record each notification, a batch at a time."""
-    async for events in stream.take_events(settings.matching_batch_size, within=settings.matching_batch_wait_s):
-        await _in_thread(lambda batch: matching_worker().handle_batch(batch), [_message(e) for e in events])
+    """Link and record each notification, a batch at a time, gathering the next batch meanwhile."""
+    committing: deque[asyncio.Task[None]] = deque()
+    async for events in stream.noack_take(settings.matching_batch_size, within=settings.matching_batch_wait_s):
+        step = _submit(batch_process.handle_batch, [_message(e) for e in events])
+        committing.append(asyncio.ensure_future(_ack_when_committed(stream, step, events)))
+        while committing and (committing[0].done() or len(committing) >= IN_FLIGHT):
+            await committing.popleft()
 
 
 @app.agent(retries)
 async def retry_notifications(stream: faust.StreamT[bytes]) -> None:
     """Process again, when due, what failed for a passing reason."""
     async for event in stream.events():
-        await _in_thread(lambda message: matching_worker().handle_retry(message), _message(event))
+        await _finished(_submit(batch_process.handle_retry, _message(event)))
 
 
 @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust types a sync receiver
 async def _reload_indexes(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
     # Another worker may have written to the register while it held these partitions.
-    await _in_thread(lambda: matching_worker().pipeline.forget_indexes())
+    await _finished(_submit(batch_process.forget_indexes))

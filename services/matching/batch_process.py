@@ -1,0 +1,73 @@
+"""The process beside faust's where a matching worker links and records its batches.
+
+faust's event loop, its consumer thread and the producer's sender share one interpreter lock with
+whatever runs beside them. Linking and recording held that lock for most of each batch, so the
+loop's own work per message waited behind it, and the batch waited behind the loop's: one worker
+used about 0.7 of a core and fell behind at 500 notifications a second. In a process of its own
+the batch step has a core to itself, and the stream's next batch is gathered while this one is
+recorded.
+
+Everything here runs in that one process, one call at a time, in the order faust submitted them,
+which keeps each authority's notifications in order. The process dies with its parent (Linux) and
+leaves Ctrl-C and SIGTERM to it: the parent decides when to stop.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import signal
+import sys
+from functools import cache
+
+from schemas.codec import default_codec
+from services.logs import configure_logging
+from services.matching.database import migrate as migrate_matching
+from services.matching.pipeline import NotificationPipeline
+from services.matching.worker import KafkaPublisher, MatchingWorker, Message
+from services.register.database import migrate as migrate_register
+from services.register.unit_of_work import unit_of_work_factory
+from services.settings import get_settings
+
+_PR_SET_PDEATHSIG = 1
+
+
+def start(parent: int) -> None:
+    """The process's first step: stop with ``parent`` and leave its signals to it."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+    configure_logging(get_settings().log_level)
+
+
+@cache
+def matching_worker() -> MatchingWorker:
+    """The process's worker, built on first use: migrations, the register and a Kafka producer."""
+    settings = get_settings()
+    migrate_register(settings.register_url)
+    migrate_matching(settings.register_url)
+    pipeline = NotificationPipeline(unit_of_work_factory(settings.register_url))
+    # A register index is hundreds of thousands of long-lived objects: left in the collector's sight,
+    # every full collection walks them all and stalls the stream (seconds over 100,000 children).
+    pipeline.after_index_load = gc.freeze
+    return MatchingWorker(pipeline, default_codec(), KafkaPublisher(settings.bootstrap_servers),
+                          topic_prefix=settings.topic_prefix)
+
+
+def handle_batch(batch: list[Message]) -> None:
+    """Link, record and publish a batch; returns once the register has committed and the broker has it all."""
+    matching_worker().handle_batch(batch)
+
+
+def handle_retry(message: Message) -> None:
+    """A message from the retry topic, once due."""
+    matching_worker().handle_retry(message)
+
+
+def forget_indexes() -> None:
+    """After a rebalance: another worker may have written to the register meanwhile."""
+    matching_worker().pipeline.forget_indexes()
