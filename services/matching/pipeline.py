@@ -30,6 +30,7 @@ from services.matching.outputs import case_transfer_event, match_decision_event,
 from services.matching.records import PersonRecord, from_child_identity
 from services.matching.register_view import child_record, load_index
 from services.matching.store import MatchDecisionRow, ReviewItemRow
+from services.register.among import among
 from services.register.bulk import BatchFailed, BatchWriter, BeforeCommit, StagedRegister, StagedUnit
 from services.register.database import session_factory
 from services.register.handlers import RecordOutcome, record_notification
@@ -211,10 +212,13 @@ class NotificationPipeline:
         try:
             ids = [str(e["event_id"]) for e in events]
             done = RegisterRepository(session).processed_among(ids)
-            held = set(session.scalars(sa.select(ReviewItemRow.event_id).where(ReviewItemRow.event_id.in_(ids))))
+            dialect = session.get_bind().dialect.name
+            held = set(session.scalars(
+                sa.select(ReviewItemRow.event_id).where(among(ReviewItemRow.event_id, ids, dialect))))
             writer.processed.update((i, i in done) for i in ids)
             if done or held:  # their decisions are published again: read them in one query
-                session.scalars(sa.select(MatchDecisionRow).where(MatchDecisionRow.event_id.in_(done | held))).all()
+                session.scalars(sa.select(MatchDecisionRow).where(
+                    among(MatchDecisionRow.event_id, done | held, dialect))).all()
             self._held, self._decisions = held, {}
             writer.load_children(self._likely_children(events, done | held))
             results: list[Applied | Exception] = []

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from services.register.among import among
 from services.register.model import (
     OPEN_STATUSES,
     Address,
@@ -382,7 +383,8 @@ class RegisterRepository:
         ids = sorted(set(event_ids))
         if not ids:
             return set()
-        q = sa.select(ProcessedEventRow.event_id).where(ProcessedEventRow.event_id.in_(ids))
+        q = sa.select(ProcessedEventRow.event_id).where(
+            among(ProcessedEventRow.event_id, ids, self.session.get_bind().dialect.name))
         return set(self.session.scalars(q))
 
     def mark_processed(self, event_id: str, outcome: str, at: dt.datetime) -> None:
