@@ -57,6 +57,7 @@ from services.matching.worker import Publisher  # noqa: E402
 from services.simulation.identifiers import make_upn  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
+TICK_S = 0.01  # the latency phase's sending: what is due, every 10 ms
 # Twelve authorities, two on each of the topic's six partitions (Kafka's default partitioner on the LA
 # code), so workers in a group get equal shares: with the Yorkshire six alone, two LAs hash to the same
 # partition twice and one worker of two would get twice the other's work.
@@ -270,6 +271,14 @@ class DecisionClock:
                 raise SystemExit(f"timed out: {len(ids - self.seen.keys())} decisions never arrived")
             time.sleep(0.1)
 
+    def wait_until_reading(self, decisions: int, timeout_s: float = 60) -> None:
+        """Until this many decisions have been read (a consumer's first fetch can take a second)."""
+        started = time.monotonic()
+        while len(self.seen) < decisions:
+            if time.monotonic() - started > timeout_s:
+                raise SystemExit(f"timed out: the decision clock read {len(self.seen)} of {decisions} decisions")
+            time.sleep(0.05)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
@@ -281,16 +290,18 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
     try:
         phase.warm_up()
         clock = DecisionClock(args.bootstrap, phase.prefix + "cme.match.decisions")
+        clock.wait_until_reading(len(LAS))  # the warm-up's decisions: this clock is fetching before the first send
         count = int(args.rate * args.seconds)
         payloads = encoded(count, phase.run)
         producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=1)
         sent_at: dict[str, float] = {}
         started = time.time()
+        # What is due is sent every TICK_S (a sleep per message cost this script a third of a core,
+        # taken from the workers it measures); each notification's clock starts when it is sent.
         for i, (key, value, event_id) in enumerate(payloads):
             due = started + i / args.rate
-            pause = due - time.time()
-            if pause > 0:
-                time.sleep(pause)
+            if due - time.time() > 0:
+                time.sleep(max(0.0, due + TICK_S - time.time()))
             sent_at[event_id] = time.time()
             producer.send(phase.prefix + "cme.notifications.school", key=key, value=value)
         producer.flush()
@@ -405,9 +416,10 @@ Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --ra
 --latency-workers {' '.join(map(str, args.latency_workers))} --in-process {args.in_process} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
-Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka through
-the faust matching worker(s), each handing its batches to a process of its own (decode, link against the in-memory index, record in the register with
-the decision and processed id, publish decision and register-change events) to a PostgreSQL commit.
+Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka
+through the faust matching worker(s), each handing its batches to a process of its own (decode, link against
+the in-memory index, record in the register with the decision and processed id, publish decision and
+register-change events) to a PostgreSQL commit.
 
 | path | rate |
 |---|---|
