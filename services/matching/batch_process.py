@@ -5,7 +5,8 @@ whatever runs beside them. Linking and recording held that lock for most of each
 loop's own work per message waited behind it, and the batch waited behind the loop's: one worker
 used about 0.7 of a core and fell behind at 500 notifications a second. In a process of its own
 the batch step has a core to itself, and the stream's next batch is gathered while this one is
-recorded.
+recorded. What a batch publishes (decisions, register changes, retries, dead letters) goes back to
+the worker's own process, which sends it, waits for the broker and only then acks the batch.
 
 Everything here runs in that one process, one call at a time, in the order faust submitted them,
 which keeps each authority's notifications in order. The process dies with its parent (Linux) and
@@ -25,7 +26,7 @@ from schemas.codec import default_codec
 from services.logs import configure_logging
 from services.matching.database import migrate as migrate_matching
 from services.matching.pipeline import NotificationPipeline
-from services.matching.worker import KafkaPublisher, MatchingWorker, Message
+from services.matching.worker import CollectingPublisher, MatchingWorker, Message, Outgoing
 from services.register.database import migrate as migrate_register
 from services.register.unit_of_work import unit_of_work_factory
 from services.settings import get_settings
@@ -44,9 +45,12 @@ def start(parent: int) -> None:
     configure_logging(get_settings().log_level)
 
 
+_outgoing = CollectingPublisher()  # published by the worker's own process, which acks only once it has
+
+
 @cache
 def matching_worker() -> MatchingWorker:
-    """The process's worker, built on first use: migrations, the register and a Kafka producer."""
+    """The process's worker, built on first use: migrations and the register."""
     settings = get_settings()
     migrate_register(settings.register_url)
     migrate_matching(settings.register_url)
@@ -54,18 +58,19 @@ def matching_worker() -> MatchingWorker:
     # A register index is hundreds of thousands of long-lived objects: left in the collector's sight,
     # every full collection walks them all and stalls the stream (seconds over 100,000 children).
     pipeline.after_index_load = gc.freeze
-    return MatchingWorker(pipeline, default_codec(), KafkaPublisher(settings.bootstrap_servers),
-                          topic_prefix=settings.topic_prefix)
+    return MatchingWorker(pipeline, default_codec(), _outgoing, topic_prefix=settings.topic_prefix)
 
 
-def handle_batch(batch: list[Message]) -> None:
-    """Link, record and publish a batch; returns once the register has committed and the broker has it all."""
+def handle_batch(batch: list[Message]) -> list[Outgoing]:
+    """Link and record a batch; returns, once the register has committed, what to publish about it."""
     matching_worker().handle_batch(batch)
+    return _outgoing.take()
 
 
-def handle_retry(message: Message) -> None:
-    """A message from the retry topic, once due."""
+def handle_retry(message: Message) -> list[Outgoing]:
+    """A message from the retry topic, once due; returns what to publish about it."""
     matching_worker().handle_retry(message)
+    return _outgoing.take()
 
 
 def forget_indexes() -> None:

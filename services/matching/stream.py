@@ -14,7 +14,8 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from functools import cache
 from typing import Any
 
 import faust
@@ -23,7 +24,7 @@ import structlog
 from schemas.topics import NOTIFICATIONS_PREFIX, RETRY, catalogue
 from services.logs import configure_logging
 from services.matching import batch_process
-from services.matching.worker import Message
+from services.matching.worker import KafkaPublisher, Message, Outgoing, send_all
 from services.settings import get_settings
 
 log = structlog.get_logger("cmehub.matching")
@@ -61,6 +62,17 @@ EXIT_FOR_RESTART = 75  # EX_TEMPFAIL: try again
 _executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                 initializer=batch_process.start, initargs=(os.getpid(),))
 IN_FLIGHT = 2  # batches handed over and not yet committed: one being recorded, the next waiting its turn
+# Publishing waits for the broker, so it runs in a thread of its own, one batch at a time, in order.
+_sending = ThreadPoolExecutor(max_workers=1, thread_name_prefix="publishing")
+
+
+@cache
+def _publisher() -> KafkaPublisher:
+    return KafkaPublisher(settings.bootstrap_servers)
+
+
+def _publish(outgoing: list[Outgoing]) -> None:
+    send_all(_publisher(), outgoing)  # in the publishing thread, where the producer is made on first use
 
 
 def _message(event: Any) -> Message:
@@ -70,20 +82,24 @@ def _message(event: Any) -> Message:
     return Message(m.topic, m.partition, m.offset, m.key, m.value, headers)
 
 
-def _submit(fn: Callable[..., None], *args: Any) -> asyncio.Future[None]:
+def _submit(fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
     """Hand ``fn`` to the batch process (the worker is built there on first use, migrations and all)."""
     return asyncio.get_running_loop().run_in_executor(_executor, fn, *args)
 
 
-async def _finished(step: asyncio.Future[None]) -> None:
+async def _finished(step: asyncio.Future[Any]) -> None:
+    """Wait for a step of the batch process, then publish what it returns (a step publishes nothing
+    itself), and wait for the broker to have it all."""
     try:
-        await step
+        outgoing: list[Outgoing] | None = await step
+        if outgoing:
+            await asyncio.get_running_loop().run_in_executor(_sending, _publish, outgoing)
     except Exception as exc:  # any failure here ends the process, on purpose
         _stop_for_restart(exc)
 
 
-async def _ack_when_committed(stream: Any, step: asyncio.Future[None], events: Sequence[Any]) -> None:
-    """Ack a batch's events once the batch process has committed them (batches finish in order)."""
+async def _ack_when_committed(stream: Any, step: asyncio.Future[Any], events: Sequence[Any]) -> None:
+    """Ack a batch's events once it is committed and published (batches finish in order)."""
     await _finished(step)
     for event in events:
         await stream.ack(event)

@@ -112,6 +112,37 @@ class KafkaPublisher(Publisher):
         self._producer.close(timeout=10)
 
 
+Outgoing = tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]  # topic, value, key, headers
+
+
+class CollectingPublisher(Publisher):
+    """Keeps what the worker sends, for another process to publish (``send_all``) before it acks the batch."""
+
+    max_message_bytes = KafkaPublisher.max_message_bytes  # what the publishing process's producer takes
+
+    def __init__(self) -> None:
+        self._outgoing: list[Outgoing] = []
+
+    def send(self, topic: str, value: bytes, key: bytes | None = None,
+             headers: list[tuple[str, bytes]] | None = None) -> None:
+        self._outgoing.append((topic, value, key, headers))
+
+    def flush(self) -> None:
+        """Nothing to wait for here: the process that publishes waits for the broker."""
+
+    def take(self) -> list[Outgoing]:
+        """What was sent since the last call, in order."""
+        outgoing, self._outgoing = self._outgoing, []
+        return outgoing
+
+
+def send_all(publisher: Publisher, outgoing: list[Outgoing]) -> None:
+    """Publish what a ``CollectingPublisher`` kept, in order, and wait until the broker has all of it."""
+    for topic, value, key, headers in outgoing:
+        publisher.send(topic, value, key=key, headers=headers)
+    publisher.flush()
+
+
 def is_transient(exc: BaseException) -> bool:
     """A failure that may pass by itself: the database unreachable, restarting or busy."""
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
