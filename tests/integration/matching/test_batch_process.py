@@ -33,7 +33,8 @@ def test_the_batch_process_dies_with_its_worker_and_a_new_worker_finishes_the_st
         harness: StreamHarness) -> None:
     worker = harness.start_worker()
     harness.produce(deletion_return(n, batch="parent") for n in range(20))
-    harness.wait_until(lambda: harness.count("select count(*) from processed_event") == 20, 180, "the first notifications")
+    harness.wait_until(lambda: harness.count("select count(*) from processed_event") == 20, 180,
+                       "the first notifications")
     children = _children(worker.pid)  # the batch process, and multiprocessing's resource tracker
     spawned = [c for c in children if "spawn_main" in Path(f"/proc/{c}/cmdline").read_text()]
     assert len(spawned) == 1, f"one batch process expected beside the worker, found {children}"
