@@ -20,6 +20,7 @@ import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 from functools import cache
 
 from schemas.codec import default_codec
@@ -63,14 +64,21 @@ def matching_worker() -> MatchingWorker:
 
 def handle_batch(batch: list[Message]) -> list[Outgoing]:
     """Link and record a batch; returns, once the register has committed, what to publish about it."""
-    matching_worker().handle_batch(batch)
-    return _outgoing.take()
+    return _publishing(lambda: matching_worker().handle_batch(batch))
 
 
 def handle_retry(message: Message) -> list[Outgoing]:
     """A message from the retry topic, once due; returns what to publish about it."""
-    matching_worker().handle_retry(message)
-    return _outgoing.take()
+    return _publishing(lambda: matching_worker().handle_retry(message))
+
+
+def _publishing(step: Callable[[], None]) -> list[Outgoing]:
+    """What ``step`` sent; a step that raises leaves nothing behind for the next one to publish."""
+    try:
+        step()
+    finally:
+        outgoing = _outgoing.take()
+    return outgoing
 
 
 def forget_indexes() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from services.matching.worker import CollectingPublisher, KafkaPublisher, Publisher, send_all
 
 
@@ -39,3 +41,15 @@ def test_what_was_sent_is_taken_once_in_order_and_published_before_the_flush() -
 
 def test_the_batch_process_sizes_messages_for_the_producer_that_will_send_them() -> None:
     assert CollectingPublisher.max_message_bytes == KafkaPublisher.max_message_bytes
+
+
+def test_a_failed_step_leaves_nothing_for_the_next_to_publish() -> None:
+    from services.matching import batch_process
+
+    def fails() -> None:
+        batch_process._outgoing.send("cme.deadletter", b"kept before the failure")
+        raise RuntimeError("the register could not commit")
+
+    with pytest.raises(RuntimeError):
+        batch_process._publishing(fails)
+    assert batch_process._publishing(lambda: None) == []
