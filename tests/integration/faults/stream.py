@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kafka import KafkaConsumer
-from kafka.errors import KafkaError
+from kafka.errors import KafkaConnectionError, KafkaError
 
 from connectors.common.producer import DeliveryError, EventProducer
 from schemas.codec import default_codec
@@ -148,6 +148,7 @@ class ConsumerRun:
     seen: Counter[str] = field(default_factory=Counter)  # deliveries per event id (before dedup)
     applied: dict[str, float] = field(default_factory=dict)  # event id -> when first applied
     commit_failures: int = 0
+    poll_failures: int = 0
     error: BaseException | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _assigned: threading.Event = field(default_factory=threading.Event)
@@ -186,7 +187,14 @@ class ConsumerRun:
                 reconnect_backoff_max_ms=1000,
             )
             while not self._stop.is_set():
-                polled = consumer.poll(timeout_ms=200)
+                try:
+                    polled = consumer.poll(timeout_ms=200)
+                except KafkaConnectionError:
+                    # kafka-python 3 raises from poll when the broker is down as it looks for the group
+                    # coordinator; a consumer application polls again, and so does this one.
+                    self.poll_failures += 1
+                    time.sleep(0.2)
+                    continue
                 if consumer.assignment():
                     self._assigned.set()
                 now = time.monotonic()

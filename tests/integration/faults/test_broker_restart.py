@@ -78,6 +78,7 @@ def test_broker_killed_and_restarted_mid_stream_loses_and_duplicates_nothing(
     assert first_ack is not None and first_applied is not None
     recovery_report("events confirmed", len(acked))
     recovery_report("lost", len(lost))
+    recovery_report("consumer polls refused while the broker was down (polled again)", consumer.poll_failures)
     recovery_report("redelivered to the consumer (deduped)", consumer.redelivered)
     recovery_report("batches resent by the producer", producer.failed_batches)
     recovery_report("duplicates in the log", sum(n - 1 for n in log.values()))
