@@ -212,13 +212,12 @@ class NotificationPipeline:
         try:
             ids = [str(e["event_id"]) for e in events]
             done = RegisterRepository(session).processed_among(ids)
-            dialect = session.get_bind().dialect.name
             held = set(session.scalars(
-                sa.select(ReviewItemRow.event_id).where(among(ReviewItemRow.event_id, ids, dialect))))
+                sa.select(ReviewItemRow.event_id).where(among(ReviewItemRow.event_id, ids, session))))
             writer.processed.update((i, i in done) for i in ids)
             if done or held:  # their decisions are published again: read them in one query
                 session.scalars(sa.select(MatchDecisionRow).where(
-                    among(MatchDecisionRow.event_id, done | held, dialect))).all()
+                    among(MatchDecisionRow.event_id, done | held, session))).all()
             self._held, self._decisions = held, {}
             writer.load_children(self._likely_children(events, done | held))
             results: list[Applied | Exception] = []

@@ -132,9 +132,6 @@ class BatchWriter:
     def _rows(self, query: sa.Select[Any]) -> Sequence[sa.Row[Any]]:
         return self.session.connection().execute(query).all()
 
-    def _among(self, column: sa.ColumnElement[Any], ids: list[str]) -> sa.ColumnElement[bool]:
-        return among(column, ids, self.session.get_bind().dialect.name)
-
     def load_children(self, child_ids: Iterable[str]) -> None:
         """Load these children (those not loaded yet) with their open cases, in seven queries."""
         wanted = sorted(set(child_ids) - self.case_ids.keys())
@@ -143,18 +140,18 @@ class BatchWriter:
 
     def _load_chunk(self, ids: list[str]) -> None:
         idents: dict[str, list[Any]] = defaultdict(list)
-        for row in self._rows(sa.select(IDENTITY).where(self._among(IDENTITY.c.child_id, ids))
+        for row in self._rows(sa.select(IDENTITY).where(among(IDENTITY.c.child_id, ids, self.session))
                               .order_by(IDENTITY.c.child_id, IDENTITY.c.seq)):
             idents[row.child_id].append(identity_from(row))
         schemes: dict[str, set[Identifier]] = defaultdict(set)
         for row in self._rows(sa.select(IDENTIFIER.c.child_id, IDENTIFIER.c.scheme, IDENTIFIER.c.value)
-                              .where(self._among(IDENTIFIER.c.child_id, ids))):
+                              .where(among(IDENTIFIER.c.child_id, ids, self.session))):
             schemes[row.child_id].add(Identifier(IdentifierScheme(row.scheme), row.value))
         addrs: dict[str, list[Any]] = defaultdict(list)
-        for row in self._rows(sa.select(ADDRESS).where(self._among(ADDRESS.c.child_id, ids))
+        for row in self._rows(sa.select(ADDRESS).where(among(ADDRESS.c.child_id, ids, self.session))
                               .order_by(ADDRESS.c.child_id, ADDRESS.c.seq)):
             addrs[row.child_id].append(address_from(row))
-        for row in self._rows(sa.select(CHILD).where(self._among(CHILD.c.id, ids))):
+        for row in self._rows(sa.select(CHILD).where(among(CHILD.c.id, ids, self.session))):
             child = Child(id=row.id, la_code=row.la_code, identities=idents[row.id], identifiers=schemes[row.id],
                           addresses=addrs[row.id], current_school=row.current_school, restricted=row.restricted,
                           ever_looked_after=row.ever_looked_after, ever_ehcp=row.ever_ehcp, created_on=row.created_on)
@@ -166,7 +163,8 @@ class BatchWriter:
                 addresses=len(child.addresses), valid_to=[a.valid_to for a in child.addresses])
         for child_id in ids:
             self.case_ids[child_id] = []
-        cases = self._rows(sa.select(CASE).where(self._among(CASE.c.child_id, ids), CASE.c.status.in_(_OPEN_VALUES)))
+        cases = self._rows(sa.select(CASE).where(among(CASE.c.child_id, ids, self.session),
+                                                 CASE.c.status.in_(_OPEN_VALUES)))
         self._load_cases(cases)
         for row in cases:
             self.case_ids[row.child_id].append(row.id)
@@ -176,11 +174,11 @@ class BatchWriter:
         if not ids:
             return
         history: dict[str, list[Any]] = defaultdict(list)
-        for row in self._rows(sa.select(TRANSITION).where(self._among(TRANSITION.c.case_id, ids))
+        for row in self._rows(sa.select(TRANSITION).where(among(TRANSITION.c.case_id, ids, self.session))
                               .order_by(TRANSITION.c.case_id, TRANSITION.c.seq)):
             history[row.case_id].append(transition_from(row))
         tasks: dict[str, list[Any]] = defaultdict(list)
-        for row in self._rows(sa.select(TASK).where(self._among(TASK.c.case_id, ids))
+        for row in self._rows(sa.select(TASK).where(among(TASK.c.case_id, ids, self.session))
                               .order_by(TASK.c.case_id, TASK.c.opened_on)):
             tasks[row.case_id].append(task_from(row))
         for row in rows:

@@ -383,8 +383,7 @@ class RegisterRepository:
         ids = sorted(set(event_ids))
         if not ids:
             return set()
-        q = sa.select(ProcessedEventRow.event_id).where(
-            among(ProcessedEventRow.event_id, ids, self.session.get_bind().dialect.name))
+        q = sa.select(ProcessedEventRow.event_id).where(among(ProcessedEventRow.event_id, ids, self.session))
         return set(self.session.scalars(q))
 
     def mark_processed(self, event_id: str, outcome: str, at: dt.datetime) -> None:
