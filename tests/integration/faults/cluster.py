@@ -41,7 +41,13 @@ def _free(port: int) -> bool:
     return True
 
 
-def free_port_range(count: int, low: int = 39100, high: int = 39990) -> int:
+# Below Linux's ephemeral range (32768 and up by default): a port there can be taken by any outgoing
+# connection between the check here and the server's bind (a cluster node once failed so in CI).
+PRIVATE_PORTS = (30100, 31500)
+PRIVATE_POSTGRES_PORTS = (31500, 32700)
+
+
+def free_port_range(count: int, low: int = PRIVATE_PORTS[0], high: int = PRIVATE_PORTS[1]) -> int:
     """The first port of ``count`` consecutive free ports in [low, high) that avoid the shared ones."""
     for _ in range(200):
         base = random.randrange(low, high - count)
@@ -226,7 +232,7 @@ def local_broker() -> Iterator[LocalBroker]:
 def local_postgres() -> Iterator[LocalPostgres]:
     """A fresh private PostgreSQL cluster for one test; stopped and removed afterwards."""
     folder = _scratch("cmehub-faults-pg-")
-    server = LocalPostgres(free_port_range(1, 39990, 40990), folder / "pg")
+    server = LocalPostgres(free_port_range(1, *PRIVATE_POSTGRES_PORTS), folder / "pg")
     try:
         server.start()
         yield server
