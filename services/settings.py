@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     # waiting at most this long for a batch to fill.
     matching_batch_size: int = 200
     matching_batch_wait_s: float = 0.2
+    # Its consumer asks the broker for at least this much per fetch, waiting at most this long for it
+    # (fewer, fuller fetches; services/matching/transport.py).
+    matching_fetch_min_bytes: int = 32768
+    matching_fetch_max_wait_ms: int = 50
 
     # The API and console.
     api_host: str = "127.0.0.1"

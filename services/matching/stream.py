@@ -24,6 +24,7 @@ import structlog
 from schemas.topics import NOTIFICATIONS_PREFIX, RETRY, catalogue
 from services.logs import configure_logging
 from services.matching import batch_process
+from services.matching.transport import App
 from services.matching.worker import KafkaPublisher, Message, Outgoing, send_all
 from services.settings import get_settings
 
@@ -33,7 +34,7 @@ configure_logging(settings.log_level)
 
 PREFIX = settings.topic_prefix
 settings.state_dir.mkdir(parents=True, exist_ok=True)  # faust creates its data folder, not the parents
-app = faust.App(
+app = App(
     f"{PREFIX}cmehub-matching",
     broker=f"kafka://{settings.bootstrap_servers}",
     store="memory://",
