@@ -129,6 +129,24 @@ class Phase:
                                  "--without-web", "--loglevel", "error"], env=env, cwd=ROOT, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds used so far by the workers' faust processes, and by the processes they started
+        (each worker's batch process; its resource tracker is near idle)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        parents = {p.pid for p in self.procs}
+        faust_s = children_s = 0.0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            pid, ppid, used = int(stat.parent.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+            if pid in parents:
+                faust_s += used
+            elif ppid in parents:
+                children_s += used
+        return faust_s, children_s
+
     def processed(self) -> int:
         engine = sa.create_engine(self.url)
         try:
@@ -285,7 +303,9 @@ class DecisionClock:
         self._consumer.close()
 
 
-def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
+def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, tuple[float, float]]:
+    """p50 and p99 produce-to-decision at ``args.rate``, the count, and the workers' CPU ms per notification
+    (faust processes, batch processes) from the first send to the last decision."""
     phase = Phase(args.bootstrap, args.server, workers)
     try:
         phase.warm_up()
@@ -295,6 +315,7 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
         payloads = encoded(count, phase.run)
         producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=1)
         sent_at: dict[str, float] = {}
+        cpu_before = phase.cpu_s()
         started = time.time()
         # What is due is sent every TICK_S (a sleep per message cost this script a third of a core,
         # taken from the workers it measures); each notification's clock starts when it is sent.
@@ -307,11 +328,12 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int]:
         producer.flush()
         producer.close()
         clock.wait_for(set(sent_at), 1800)
+        cpu = tuple((after - before) * 1000 / count for before, after in zip(cpu_before, phase.cpu_s(), strict=True))
         clock.close()
         waits = sorted(clock.seen[e] - t for e, t in sent_at.items())
         p50 = statistics.median(waits)
         p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
-        return p50, p99, count
+        return p50, p99, count, (cpu[0], cpu[1])
     finally:
         phase.close()
 
@@ -401,9 +423,10 @@ def main() -> None:
         print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
     waits = {}
     for workers in args.latency_workers:
-        p50, p99, count = waits[workers] = latency(args, workers)
+        p50, p99, count, (faust_ms, batch_ms) = waits[workers] = latency(args, workers)
         print(f"latency at {args.rate:.0f}/s offered ({count} notifications, {workers} worker(s)): "
-              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
+              f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; CPU per notification: faust process "
+              f"{faust_ms:.2f} ms, batch process {batch_ms:.2f} ms")
     if args.write_docs:
         rows = "\n".join(f"| matching, {w} worker(s) in one group | {rates[w]:,.0f} notifications/s"
                          + (f" (rounds: {', '.join(f'{x:,.0f}' for x in r)})" if len(r) > 1 else "") + " |"
@@ -411,8 +434,8 @@ def main() -> None:
         scale = (f"\nTwo workers / one: **{rates[2] / rates[1]:.2f}×** (each worker is two processes, faust's "
                  "and its batch process; all four share the machine's 2 cores with the broker, PostgreSQL and "
                  "this script).\n" if 1 in rates and 2 in rates else "")
-        wait_rows = "\n".join(f"| {w} | {c:,} | {p50 * 1000:,.0f} ms | {p99 * 1000:,.0f} ms |"
-                              for w, (p50, p99, c) in waits.items())
+        wait_rows = "\n".join(f"| {w} | {c:,} | {p50 * 1000:,.0f} ms | {p99 * 1000:,.0f} ms | {fa:.2f} ms "
+                              f"| {ba:.2f} ms |" for w, (p50, p99, c, (fa, ba)) in waits.items())
         step_rows = "\n".join(f"| {label} | {cpu:.2f} ms | {wall:.2f} ms |" for label, (cpu, wall) in step.items())
         section = f"""## End to end
 
@@ -440,8 +463,8 @@ decode, link, record in PostgreSQL, encode what it publishes; Kafka left out), p
 
 Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s:
 
-| workers | notifications | p50 | p99 |
-|---|---|---|---|
+| workers | notifications | p50 | p99 | CPU per notification, faust processes | batch processes |
+|---|---|---|---|---|---|
 {wait_rows}
 {scale}"""
         text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
