@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import hashlib
 import json
 import re
 import uuid
@@ -22,6 +21,7 @@ from typing import Any
 import fastavro
 
 from schemas.checks import LA_CODE_RE, LAESTAB_RE, nhs_number_problem, postcode_problem, upn_problem
+from schemas.uuids import name_uuid, random_uuid
 
 SCHEMA_DIR = Path(__file__).parent / "avro"
 NAMESPACE = "cmehub"
@@ -172,18 +172,10 @@ def schema_version(event_type: str) -> int:
 
 
 def new_event_id(partner_id: str, reference: str | None) -> str:
-    """A uuid5 of partner and reference when the partner gives a reference (so re-sends dedupe), else uuid4.
-
-    The uuid5 is computed as RFC 4122 defines it (what ``uuid.uuid5`` does), without building a
-    ``UUID`` object: a connector makes one per record, and the object cost more than the hash.
-    """
+    """A uuid5 of partner and reference when the partner gives a reference (so re-sends dedupe), else uuid4."""
     if reference:
-        digest = bytearray(hashlib.sha1(_EVENT_ID_NAMESPACE_BYTES + f"{partner_id}|{reference}".encode()).digest())
-        digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
-        digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = digest[:16].hex()
-        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-    return str(uuid.uuid4())
+        return name_uuid(_EVENT_ID_NAMESPACE_BYTES, f"{partner_id}|{reference}")
+    return random_uuid()
 
 
 def utc_now() -> dt.datetime:
@@ -229,8 +221,17 @@ def _field_names(key: str) -> tuple[str, ...]:
     return tuple(fld["name"] for fld in _schema_json(key)["fields"])
 
 
+def _copied(value: Any) -> Any:
+    """A copy of a default from a schema (JSON: lists and maps of plain values), faster than deepcopy."""
+    if type(value) is list:
+        return [_copied(v) for v in value]
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    return value
+
+
 def _field_defaults(name: str) -> dict[str, Any]:
-    return {field: copy.deepcopy(default) if mutable else default
+    return {field: _copied(default) if mutable else default
             for field, default, mutable in _defaults(resolve_name(name))}
 
 
@@ -425,9 +426,29 @@ def _check_primitive(value: Any, kind: str, path: str) -> Iterator[str]:
         yield f"{path}: expected {_AVRO_TYPE_WORDS[kind]}, got {_describe(value)}"
 
 
+def _holds_nul(value: Any) -> bool:
+    """Whether any text in ``value`` (maps and lists walked) contains a NUL: the quick look for every event."""
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        kind = type(item)
+        if kind is str:
+            if "\x00" in item:
+                return True
+        elif kind is dict:
+            todo.extend(item.values())
+        elif kind is list:
+            todo.extend(item)
+        elif isinstance(item, str | Mapping | list):  # subclasses: rare
+            return True  # let _control_characters look properly
+    return False
+
+
 def _control_characters(value: Any, path: str) -> Iterator[str]:
     # A NUL byte is valid Avro but no PostgreSQL text can hold it: refuse it here, by name, rather than
     # fail the register's transaction later with a database error.
+    if not path and not _holds_nul(value):
+        return
     if isinstance(value, str):
         if "\x00" in value:
             yield f"{path}: contains a NUL character (0x00), which no text field can hold"

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from schemas.uuids import random_uuid
+
 
 def new_id() -> str:
     """A fresh identifier for a register record."""
-    return str(uuid.uuid4())
+    return random_uuid()
 
 
 class CaseStatus(StrEnum):

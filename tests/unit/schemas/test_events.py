@@ -232,3 +232,11 @@ def test_a_nul_character_anywhere_is_named_with_its_path() -> None:
     problems = E.validate(event)
     assert problems == ["child.addresses[0].lines[0]: contains a NUL character (0x00), which no text field can hold"]
     assert E.validate(event, structure=False) == problems  # the decoded-event check finds it too
+
+
+def test_a_nul_deep_in_a_map_of_a_list_is_found() -> None:
+    event = example_event("school.deletion_return")
+    event["child"]["contacts"] = [{"name": "Ann", "relationship": None, "phones": ["0113\x00"],
+                                   "has_parental_responsibility": None}]
+    assert E.validate(event, structure=False) == [
+        "child.contacts[0].phones[0]: contains a NUL character (0x00), which no text field can hold"]
