@@ -231,14 +231,17 @@ class Prepared:
             self.nhs = nhs
         elif nhs:
             self.nhs_invalid = nhs
-        upns = [compact(u) for u in (record.upn, *record.former_upns) if u]
-        invalid = [u for u in upns if not upn_is_valid(u)]
+        valid: list[str] = []
+        invalid: list[str] = []
+        for upn in (record.upn, *record.former_upns):
+            if upn:
+                (valid if upn_is_valid(u := compact(upn)) else invalid).append(u)
         for scheme, value in record.invalid_identifiers:
             if scheme == "nhs_number" and not self.nhs_invalid:
                 self.nhs_invalid = compact(value)
             elif scheme == "upn":
                 invalid.append(compact(value))
-        self.upns = frozenset(u for u in upns if upn_is_valid(u))
+        self.upns = frozenset(valid)
         self.upn_invalid = frozenset(invalid)
 
     @property

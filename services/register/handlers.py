@@ -43,6 +43,7 @@ from services.register.referrals import CaseEffects, Referral, effects_of, occur
 from services.register.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)
+_SCHEMES = tuple(IdentifierScheme)  # iterating the enum class itself is slow, and this runs per notification
 
 CalendarFor = Callable[[str], clocks.SchoolCalendar]
 
@@ -162,7 +163,7 @@ def update_child(child: Child, event: Mapping[str, Any]) -> list[str]:
         )
         if (identity.given_name or identity.surname or identity.date_of_birth) and child.record_identity(identity):
             changed.append("identity")
-        for scheme in IdentifierScheme:
+        for scheme in _SCHEMES:
             value = payload.get(scheme.value)
             if value and child.record_identifier(Identifier(scheme, str(value))):
                 changed.append(scheme.value)
