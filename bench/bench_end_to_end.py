@@ -109,8 +109,9 @@ def _admin(server: str, sql: str) -> None:
 class Phase:
     """One measured run: its own topics, consumer group, database and workers."""
 
-    def __init__(self, bootstrap: str, server: str, workers: int) -> None:
+    def __init__(self, bootstrap: str, server: str, workers: int, pinned: bool = False) -> None:
         self.bootstrap = bootstrap
+        self.pinned = pinned
         self.run = uuid.uuid4().hex[:8]
         self.prefix = f"bench{self.run}."
         self.database = f"bench_e2e_{self.run}"
@@ -125,9 +126,13 @@ class Phase:
                "CMEHUB_TOPIC_PREFIX": self.prefix, "CMEHUB_STATE_DIR": str(self.state / f"w{i}")}
         (self.state).mkdir(parents=True, exist_ok=True)
         log = (self.state / f"worker{i}.log").open("wb")
+        # Pinned: worker i and the batch process it starts (affinity is inherited) may use core i only, as
+        # if each worker had a machine of its own; the broker, PostgreSQL and this script use any core.
+        cores = {i % (os.cpu_count() or 1)}
         return subprocess.Popen([sys.executable, "-m", "faust", "-A", "services.matching.stream", "worker",
                                  "--without-web", "--loglevel", "error"], env=env, cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if self.pinned else None)
 
     def cpu_s(self) -> tuple[float, float]:
         """CPU seconds used so far by the workers' faust processes, and by the processes they started
@@ -245,8 +250,8 @@ def raw_broker(bootstrap: str, payloads: list[tuple[bytes, bytes, str]]) -> floa
     return min(produce_rate, consume_rate)
 
 
-def sustained(args: argparse.Namespace, workers: int) -> float:
-    phase = Phase(args.bootstrap, args.server, workers)
+def sustained(args: argparse.Namespace, workers: int, pinned: bool = False) -> float:
+    phase = Phase(args.bootstrap, args.server, workers, pinned)
     try:
         phase.warm_up()
         payloads = encoded(args.events, phase.run)
@@ -405,6 +410,8 @@ def main() -> None:
     parser.add_argument("--server", default="postgresql+psycopg://cmehub@127.0.0.1:15432/cmehub")
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
     parser.add_argument("--latency-workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--pinned", action="store_true",
+                        help="also run the sustained phases with each worker confined to a core of its own")
     parser.add_argument("--in-process", type=int, default=2000, help="notifications for the in-process measure")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
@@ -413,11 +420,16 @@ def main() -> None:
     baseline = raw_broker(args.bootstrap, encoded(args.events, "raw"))
     print(f"raw broker (bare producer then consumer): {baseline:,.0f} events/s")
     runs: dict[int, list[float]] = {w: [] for w in args.workers}
+    pinned_runs: dict[int, list[float]] = {w: [] for w in args.workers} if args.pinned else {}
     for _ in range(args.rounds):
         for workers in args.workers:
             runs[workers].append(sustained(args, workers))
             print(f"sustained, {workers} worker(s): {runs[workers][-1]:,.0f} notifications/s")
+            if args.pinned:
+                pinned_runs[workers].append(sustained(args, workers, pinned=True))
+                print(f"sustained, {workers} worker(s), a core each: {pinned_runs[workers][-1]:,.0f} notifications/s")
     rates = {w: max(r) for w, r in runs.items()}
+    pinned_rates = {w: max(r) for w, r in pinned_runs.items()}
     step = in_process(args.server, args.in_process)
     for label, (cpu_ms, wall_ms) in step.items():
         print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
@@ -428,12 +440,17 @@ def main() -> None:
               f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; CPU per notification: faust process "
               f"{faust_ms:.2f} ms, batch process {batch_ms:.2f} ms")
     if args.write_docs:
-        rows = "\n".join(f"| matching, {w} worker(s) in one group | {rates[w]:,.0f} notifications/s"
+        rows = "\n".join(f"| matching, {w} worker(s) in one group{how} | {max(r):,.0f} notifications/s"
                          + (f" (rounds: {', '.join(f'{x:,.0f}' for x in r)})" if len(r) > 1 else "") + " |"
-                         for w, r in runs.items())
+                         for how, results in (("", runs), (", each confined to a core of its own", pinned_runs))
+                         for w, r in results.items())
         scale = (f"\nTwo workers / one: **{rates[2] / rates[1]:.2f}×** (each worker is two processes, faust's "
                  "and its batch process; all four share the machine's 2 cores with the broker, PostgreSQL and "
                  "this script).\n" if 1 in rates and 2 in rates else "")
+        if 1 in pinned_rates and 2 in pinned_rates:
+            scale += (f"\nTwo workers / one, each confined to a core of its own (`--pinned`: a worker's faust "
+                      "and batch processes may use only its core, as on a machine of its own; the broker, "
+                      f"PostgreSQL and this script use either core): **{pinned_rates[2] / pinned_rates[1]:.2f}×**.\n")
         wait_rows = "\n".join(f"| {w} | {c:,} | {p50 * 1000:,.0f} ms | {p99 * 1000:,.0f} ms | {fa:.2f} ms "
                               f"| {ba:.2f} ms |" for w, (p50, p99, c, (fa, ba)) in waits.items())
         step_rows = "\n".join(f"| {label} | {cpu:.2f} ms | {wall:.2f} ms |" for label, (cpu, wall) in step.items())
@@ -441,7 +458,8 @@ def main() -> None:
 
 Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
 --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} --rounds {args.rounds} \
---latency-workers {' '.join(map(str, args.latency_workers))} --in-process {args.in_process} --write-docs`
+--latency-workers {' '.join(map(str, args.latency_workers))}{' --pinned' if args.pinned else ''} \
+--in-process {args.in_process} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
 Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka
