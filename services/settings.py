@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # The matching worker: notifications are taken off the stream in batches of up to this many,
     # waiting at most this long for a batch to fill.
     matching_batch_size: int = 200
-    matching_batch_wait_s: float = 0.2
+    matching_batch_wait_s: float = 0.1
     # Its consumer asks the broker for at least this much per fetch, waiting at most this long for it
     # (fewer, fuller fetches; services/matching/transport.py).
     matching_fetch_min_bytes: int = 32768
