@@ -78,9 +78,26 @@ def _publishing(step: Callable[[], None]) -> list[Outgoing]:
         step()
     finally:
         outgoing = _outgoing.take()
+    _settle_heap()
     return outgoing
+
+
+def _settle_heap() -> None:
+    """After each step: collect the cycles it left, then freeze what survived.
+
+    What survives a batch is mostly the index's entries for the children it added. Left in the
+    collector's sight, the register's growing index was walked again by every full collection: in
+    the batch step over 6,000 new children, eleven of them took 1.2 to 2.1 s in all, up to 0.6 s
+    each, a fifth of the step's CPU and a stall of the stream each time. Frozen, it is not walked
+    again; this collection walks only what the step made. Frozen objects are still freed when no
+    longer referenced; only a cycle among them waits for :func:`forget_indexes`.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def forget_indexes() -> None:
     """After a rebalance: another worker may have written to the register meanwhile."""
     matching_worker().pipeline.forget_indexes()
+    gc.unfreeze()  # the old indexes, and any cycle frozen with them, can go; the reloaded ones are frozen
+    gc.collect()
