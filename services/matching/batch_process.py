@@ -44,6 +44,9 @@ def start(parent: int) -> None:
     if os.getppid() != parent:  # the parent died before the line above took effect
         os._exit(1)
     configure_logging(get_settings().log_level)
+    # No collection in the middle of a step: _settle_heap collects after each one, which is all the
+    # collector needs to do here (a step leaves at most a batch's worth of cycles).
+    gc.disable()
 
 
 _outgoing = CollectingPublisher()  # published by the worker's own process, which acks only once it has
@@ -89,8 +92,10 @@ def _settle_heap() -> None:
     collector's sight, the register's growing index was walked again by every full collection: in
     the batch step over 6,000 new children, eleven of them took 1.2 to 2.1 s in all, up to 0.6 s
     each, a fifth of the step's CPU and a stall of the stream each time. Frozen, it is not walked
-    again; this collection walks only what the step made. Frozen objects are still freed when no
-    longer referenced; only a cycle among them waits for :func:`forget_indexes`.
+    again; this collection walks only what the step made. With the collector otherwise off (see
+    :func:`start`), the step's young collections go too: 0.28 s to 0.08 s over those 6,000. Frozen
+    objects are still freed when no longer referenced; only a cycle among them waits for
+    :func:`forget_indexes`.
     """
     gc.collect()
     gc.freeze()
