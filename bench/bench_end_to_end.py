@@ -308,9 +308,10 @@ class DecisionClock:
         self._consumer.close()
 
 
-def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, tuple[float, float]]:
-    """p50 and p99 produce-to-decision at ``args.rate``, the count, and the workers' CPU ms per notification
-    (faust processes, batch processes) from the first send to the last decision."""
+def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, tuple[float, float, float]]:
+    """p50 and p99 produce-to-decision at ``args.rate``, the count, and CPU ms per notification from the
+    first send to the last decision: the workers' faust processes, their batch processes, and this
+    script (the partners' side: sending, and reading the decisions)."""
     phase = Phase(args.bootstrap, args.server, workers)
     try:
         phase.warm_up()
@@ -320,7 +321,7 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, 
         payloads = encoded(count, phase.run)
         producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=1)
         sent_at: dict[str, float] = {}
-        cpu_before = phase.cpu_s()
+        cpu_before, own_before = phase.cpu_s(), time.process_time()
         started = time.time()
         # What is due is sent every TICK_S (a sleep per message cost this script a third of a core,
         # taken from the workers it measures); each notification's clock starts when it is sent.
@@ -334,11 +335,12 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, 
         producer.close()
         clock.wait_for(set(sent_at), 1800)
         cpu = tuple((after - before) * 1000 / count for before, after in zip(cpu_before, phase.cpu_s(), strict=True))
+        own_ms = (time.process_time() - own_before) * 1000 / count
         clock.close()
         waits = sorted(clock.seen[e] - t for e, t in sent_at.items())
         p50 = statistics.median(waits)
         p99 = waits[min(len(waits) - 1, int(len(waits) * 0.99))]
-        return p50, p99, count, (cpu[0], cpu[1])
+        return p50, p99, count, (cpu[0], cpu[1], own_ms)
     finally:
         phase.close()
 
@@ -435,10 +437,10 @@ def main() -> None:
         print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
     waits = {}
     for workers in args.latency_workers:
-        p50, p99, count, (faust_ms, batch_ms) = waits[workers] = latency(args, workers)
+        p50, p99, count, (faust_ms, batch_ms, own_ms) = waits[workers] = latency(args, workers)
         print(f"latency at {args.rate:.0f}/s offered ({count} notifications, {workers} worker(s)): "
               f"p50 {p50 * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; CPU per notification: faust process "
-              f"{faust_ms:.2f} ms, batch process {batch_ms:.2f} ms")
+              f"{faust_ms:.2f} ms, batch process {batch_ms:.2f} ms, this script {own_ms:.2f} ms")
     if args.write_docs:
         rows = "\n".join(f"| matching, {w} worker(s) in one group{how} | {max(r):,.0f} notifications/s"
                          + (f" (rounds: {', '.join(f'{x:,.0f}' for x in r)})" if len(r) > 1 else "") + " |"
@@ -452,7 +454,7 @@ def main() -> None:
                       "and batch processes may use only its core, as on a machine of its own; the broker, "
                       f"PostgreSQL and this script use either core): **{pinned_rates[2] / pinned_rates[1]:.2f}×**.\n")
         wait_rows = "\n".join(f"| {w} | {c:,} | {p50 * 1000:,.0f} ms | {p99 * 1000:,.0f} ms | {fa:.2f} ms "
-                              f"| {ba:.2f} ms |" for w, (p50, p99, c, (fa, ba)) in waits.items())
+                              f"| {ba:.2f} ms | {me:.2f} ms |" for w, (p50, p99, c, (fa, ba, me)) in waits.items())
         step_rows = "\n".join(f"| {label} | {cpu:.2f} ms | {wall:.2f} ms |" for label, (cpu, wall) in step.items())
         section = f"""## End to end
 
@@ -481,8 +483,8 @@ decode, link, record in PostgreSQL, encode what it publishes; Kafka left out), p
 
 Produce-to-commit latency at {args.rate:.0f} notifications/s offered for {args.seconds:.0f} s:
 
-| workers | notifications | p50 | p99 | CPU per notification, faust processes | batch processes |
-|---|---|---|---|---|---|
+| workers | notifications | p50 | p99 | CPU per notification: faust processes | batch processes | this script |
+|---|---|---|---|---|---|---|
 {wait_rows}
 {scale}"""
         text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
