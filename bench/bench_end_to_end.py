@@ -8,7 +8,7 @@
 Needs the broker and PostgreSQL that ``make services-up`` starts. Each phase gets its own topic
 prefix, consumer group and database, and real ``faust`` worker processes. Measured in one run:
 
-- baseline: the raw broker, a bare kafka-python producer then consumer of the same encoded events
+- baseline: the raw broker, a bare librdkafka (confluent-kafka) producer then consumer of the same encoded events
   on the same kind of topic (the limit the hub could reach);
 - sustained: events/s from the first to the last notification committed to the register, with the
   worker(s) started before a backlog of ``--events`` deletion returns about distinct children
@@ -41,13 +41,15 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from kafka import KafkaAdminClient
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from topics import delete_topics_with_prefix  # noqa: E402  (bench/)
 
+from connectors.common.producer import EventProducer  # noqa: E402
 from schemas.codec import default_codec  # noqa: E402
 from schemas.events import new_event_id  # noqa: E402
 from schemas.examples import example_event  # noqa: E402
@@ -193,14 +195,13 @@ class Phase:
     def warm_up(self) -> None:
         """Once every worker has joined, one notification per authority, so they have loaded their indexes."""
         self.wait_for_group()
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
         codec = default_codec()
-        for n in range(len(LAS)):
-            event = notification(10_000_000 + n, self.run)
-            producer.send(self.prefix + "cme.notifications.school", key=event["responsible_la"].encode(),
-                          value=codec.encode(event))
-        producer.flush()
-        producer.close()
+        with EventProducer(self.bootstrap, client_id="bench-warm-up") as producer:
+            for n in range(len(LAS)):
+                event = notification(10_000_000 + n, self.run)
+                producer.send_encoded(self.prefix + "cme.notifications.school", event["responsible_la"].encode(),
+                                      codec.encode(event))
+            producer.flush()
         self.wait_for(len(LAS), 180)
         self.wait_for_group()  # still settled: no worker left or came back meanwhile
 
@@ -226,24 +227,33 @@ def encoded(count: int, run: str) -> list[tuple[bytes, bytes, str]]:
     return out
 
 
+def _consumer(bootstrap: str, topic: str) -> Consumer:
+    """A bare librdkafka consumer reading every partition of ``topic`` from the start (no group to join)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-unused", "enable.auto.commit": False})
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    return consumer
+
+
 def raw_broker(bootstrap: str, payloads: list[tuple[bytes, bytes, str]]) -> float:
     """Baseline: a bare producer then a bare consumer of the same bytes; the slower of the two rates."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     apply_topics(bootstrap, [dataclasses.replace(catalogue()[0], name=topic)])
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5)
+    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
     started = time.perf_counter()
     for key, value, _ in payloads:
-        producer.send(topic, key=key, value=value)
-    producer.flush()
+        while True:
+            try:
+                producer.produce(topic, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.01)
+    producer.flush(60)
     produce_rate = len(payloads) / (time.perf_counter() - started)
-    producer.close()
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             consumer_timeout_ms=10_000)
+    consumer = _consumer(bootstrap, topic)
     started, seen = time.perf_counter(), 0
-    for _ in consumer:
-        seen += 1
-        if seen == len(payloads):
-            break
+    while seen < len(payloads) and time.perf_counter() - started < 60:
+        seen += sum(1 for m in consumer.consume(1000, timeout=1) if m.error() is None)
     consume_rate = seen / (time.perf_counter() - started)
     consumer.close()
     delete_topics_with_prefix(bootstrap, topic)
@@ -255,12 +265,11 @@ def sustained(args: argparse.Namespace, workers: int, pinned: bool = False) -> f
     try:
         phase.warm_up()
         payloads = encoded(args.events, phase.run)
-        producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=5)
         started = time.monotonic()  # the workers start on the first notification, while the rest is sent
-        for key, value, _ in payloads:
-            producer.send(phase.prefix + "cme.notifications.school", key=key, value=value)
-        producer.flush()
-        producer.close()
+        with EventProducer(args.bootstrap, client_id="bench-partners") as producer:  # as a connector sends
+            for key, value, _ in payloads:
+                producer.send_encoded(phase.prefix + "cme.notifications.school", key, value)
+            producer.flush()
         phase.wait_for(args.events + len(LAS), 1800)
         return args.events / (time.monotonic() - started)
     finally:
@@ -274,18 +283,18 @@ class DecisionClock:
     def __init__(self, bootstrap: str, topic: str) -> None:
         self.seen: dict[str, float] = {}
         self._stop = threading.Event()
-        self._consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                       enable_auto_commit=False)
+        self._consumer = _consumer(bootstrap, topic)
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         codec = default_codec()
         while not self._stop.is_set():
-            for records in self._consumer.poll(timeout_ms=200).values():
-                now = time.time()
-                for record in records:
-                    self.seen[codec.decode(record.value)["notification_event_id"]] = now
+            records = self._consumer.consume(500, timeout=0.2)
+            now = time.time()
+            for record in records:
+                if record.error() is None:
+                    self.seen[codec.decode(record.value())["notification_event_id"]] = now
 
     def wait_for(self, ids: set[str], timeout_s: float) -> None:
         started = time.monotonic()
@@ -319,7 +328,7 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, 
         clock.wait_until_reading(len(LAS))  # the warm-up's decisions: this clock is fetching before the first send
         count = int(args.rate * args.seconds)
         payloads = encoded(count, phase.run)
-        producer = KafkaProducer(bootstrap_servers=args.bootstrap, acks="all", linger_ms=1)
+        producer = EventProducer(args.bootstrap, client_id="bench-partners", linger_ms=1)  # as a connector sends
         sent_at: dict[str, float] = {}
         cpu_before, own_before = phase.cpu_s(), time.process_time()
         started = time.time()
@@ -330,7 +339,7 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, 
             if due - time.time() > 0:
                 time.sleep(max(0.0, due + TICK_S - time.time()))
             sent_at[event_id] = time.time()
-            producer.send(phase.prefix + "cme.notifications.school", key=key, value=value)
+            producer.send_encoded(phase.prefix + "cme.notifications.school", key, value)
         producer.flush()
         producer.close()
         clock.wait_for(set(sent_at), 1800)
@@ -471,7 +480,7 @@ the worker's faust process then publishes the decision and register-change event
 
 | path | rate |
 |---|---|
-| raw broker: bare kafka-python producer then consumer, same bytes (baseline, the limit) | {baseline:,.0f} events/s |
+| raw broker: bare librdkafka producer then consumer, same bytes (baseline, the limit) | {baseline:,.0f} events/s |
 {rows}
 
 The worker's batch step alone, in one process ({args.in_process:,} notifications in batches of 200:

@@ -4,16 +4,20 @@ Events go to their catalogue topic (``schemas.topics.topic_for``), quarantine re
 ``cme.quarantine``; the key is the responsible authority's code. Event ids are derived from the
 partner's own references, so an input re-sent after a failure produces the same ids and the
 register ignores the duplicates.
+
+The client is librdkafka (``confluent-kafka``): batching, compression of requests, checksums and
+acknowledgements run in C threads outside the GIL, at about a tenth of kafka-python's CPU per record
+(``bench/bench_connectors.py`` measures both). Python pays only for handing each record over.
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
+import time
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
-from kafka import KafkaProducer
-from kafka.errors import KafkaError
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from connectors.common.oversize import MAX_MESSAGE_BYTES
@@ -25,10 +29,88 @@ class DeliveryError(Exception):
     """Kafka did not take every record; says which broker and how many were and were not sent."""
 
 
-# Bytes per partition batch. kafka-python's 16 KiB default holds about 36 events; while earlier
-# batches await their acks, every send into a full queue wakes the sender thread (a system call and
-# a lock hand-over per event). 256 KiB batches halve the producer's CPU per event and the broker's.
+# Bytes per partition batch (librdkafka's own default is 1 MB). At 256 KiB a steady stream to many
+# partitions still sends few, full requests, and a batch is never held back long for lack of data.
 BATCH_BYTES = 256 * 1024
+
+
+def producer_config(bootstrap_servers: str, client_id: str, *, linger_ms: int = 5,
+                    delivery_timeout_s: float = 30.0, max_message_bytes: int = MAX_MESSAGE_BYTES) -> dict[str, Any]:
+    """librdkafka settings for the hub's producers: idempotent, acks=all, every record confirmed or reported."""
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "client.id": client_id,
+        "enable.idempotence": True,  # with acks=all: no duplicates or reordering from the producer's own retries
+        "acks": "all",
+        "linger.ms": linger_ms,
+        "batch.size": BATCH_BYTES,
+        "message.max.bytes": max_message_bytes,  # what the hub's brokers take (deploy/kafka message.max.bytes)
+        "message.timeout.ms": int(delivery_timeout_s * 1000),  # give up on a record (and report it) after this
+        "request.timeout.ms": int(min(delivery_timeout_s, 30) * 1000),
+        "reconnect.backoff.max.ms": 1000,  # a restarted broker is found again within a second
+        "socket.connection.setup.timeout.ms": 5000,
+        # librdkafka's own lines (brokers and connections, never records) go to a logger that
+        # services.logs keeps at WARNING, rather than straight to stderr.
+        "logger": logging.getLogger("kafka.rdkafka"),
+    }
+
+
+class Deliveries:
+    """Counts what the broker confirmed and refused since the last ``take()`` (librdkafka's delivery callback)."""
+
+    def __init__(self) -> None:
+        self.queued = 0
+        self.confirmed = 0
+        self.refused = 0
+        self.first_error: KafkaError | None = None
+
+    def __call__(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            self.confirmed += 1
+        else:
+            self.refused += 1
+            self.first_error = self.first_error or error
+
+    def take(self) -> tuple[int, int, str | None]:
+        """(confirmed, not confirmed, first reason) since the last call; a record with no answer is not confirmed."""
+        confirmed, missing = self.confirmed, self.queued - self.confirmed
+        reason = _reason(self.first_error) if self.first_error is not None else None
+        self.queued = self.confirmed = self.refused = 0
+        self.first_error = None
+        return confirmed, missing, reason
+
+
+def _reason(error: KafkaError) -> str:
+    return f"{error.name()}: {error.str()}"
+
+
+_Headers = list[tuple[str, str | bytes | None]]  # librdkafka's header type (a list is invariant in its items)
+
+
+def produce(producer: Producer, deliveries: Deliveries, topic: str, value: bytes, key: bytes | None = None,
+            headers: list[tuple[str, bytes]] | None = None, *, wait_s: float = 30.0) -> None:
+    """Queue one record; when librdkafka's queue is full, serve acknowledgements until there is room."""
+    deadline = None
+    while True:
+        try:
+            producer.produce(topic, value=value, key=key, headers=cast(_Headers, headers), on_delivery=deliveries)
+        except BufferError:
+            deadline = deadline or time.monotonic() + wait_s
+            if time.monotonic() > deadline:
+                raise
+            producer.poll(0.05)
+            continue
+        deliveries.queued += 1
+        return
+
+
+def restart(producer: Producer, deliveries: Deliveries, config: dict[str, Any]) -> Producer:
+    """After a failed flush: drop what is still queued (the caller sends it again) and start a new
+    idempotent session, so that nothing from the failed attempt lands after its re-send."""
+    producer.purge()
+    producer.flush(0)
+    deliveries.take()
+    return Producer(config)
 
 
 class EventProducer:
@@ -51,35 +133,25 @@ class EventProducer:
         self.topic_prefix = topic_prefix
         self.delivery_timeout_s = delivery_timeout_s
         self.sent = 0
-        self._pending: list[Any] = []
+        self._deliveries = Deliveries()
         self._topics: dict[str, str] = {}
-        self._config = {
-            "bootstrap_servers": bootstrap_servers.split(","),
-            "client_id": client_id,
-            "enable_idempotence": True,  # with acks=all: no duplicates from the producer's own retries
-            "acks": "all",
-            "linger_ms": linger_ms,
-            "request_timeout_ms": int(min(delivery_timeout_s, 30) * 1000),
-            "delivery_timeout_ms": int(delivery_timeout_s * 1000) + 1000,
-            "max_block_ms": int(delivery_timeout_s * 1000),
-            "bootstrap_timeout_ms": int(connect_timeout_s * 1000),
-            "reconnect_backoff_max_ms": 1000,  # a restarted broker is found again within a second
-            "max_request_size": MAX_MESSAGE_BYTES,  # what the hub's brokers take (kafka-python's default: 1 MiB)
-            "batch_size": BATCH_BYTES,
-        }
+        self._config = producer_config(bootstrap_servers, client_id, linger_ms=linger_ms,
+                                       delivery_timeout_s=delivery_timeout_s)
+        self._producer = Producer(self._config)
         try:
             for attempt in Retrying(
-                retry=retry_if_exception_type(KafkaError),
+                retry=retry_if_exception_type(KafkaException),
                 stop=stop_after_attempt(connect_attempts),
                 wait=wait_exponential(multiplier=0.5, max=4),
             ):
                 with attempt:
-                    self._producer = KafkaProducer(**self._config)
+                    self._producer.list_topics(timeout=connect_timeout_s)  # librdkafka connects lazily: ask now
         except RetryError as exc:
             cause = exc.last_attempt.exception()
+            self._producer.purge()
             raise DeliveryError(
                 f"Kafka at {bootstrap_servers} cannot be reached after {connect_attempts} attempts "
-                f"({type(cause).__name__}); nothing was sent. Start the broker (deploy/kafka/start.sh) or set "
+                f"({_cause(cause)}); nothing was sent. Start the broker (deploy/kafka/start.sh) or set "
                 "CMEHUB_KAFKA_BOOTSTRAP, then run the same command again."
             ) from cause
 
@@ -103,13 +175,13 @@ class EventProducer:
     def send_encoded(self, topic: str, key: bytes | None, value: bytes) -> None:
         """Queue a message already encoded (topic without this producer's prefix)."""
         try:
-            future = self._producer.send(self.topic_prefix + topic, key=key, value=value)
-        except KafkaError as exc:
+            produce(self._producer, self._deliveries, self.topic_prefix + topic, value, key,
+                    wait_s=self.delivery_timeout_s)
+        except (KafkaException, BufferError) as exc:
             raise DeliveryError(
                 f"Kafka at {self.bootstrap_servers} refused a record for {self.topic_prefix + topic} "
-                f"({type(exc).__name__}); {self.sent} records were confirmed sent before it"
+                f"({_cause(exc)}); {self.sent} records were confirmed sent before it"
             ) from exc
-        self._pending.append(future)
 
     def send_quarantine(self, record: Mapping[str, Any]) -> None:
         """Queue a quarantine record for ``cme.quarantine``."""
@@ -117,35 +189,27 @@ class EventProducer:
 
     def flush(self) -> int:
         """Wait until Kafka has confirmed every queued record; returns how many were confirmed."""
-        with contextlib.suppress(KafkaError):  # the futures below say which records failed
-            self._producer.flush(timeout=self.delivery_timeout_s)
-        confirmed, failed, first_error = 0, 0, None
-        for future in self._pending:
-            if future.is_done and future.succeeded():
-                confirmed += 1
-            else:
-                failed += 1
-                first_error = first_error or (future.exception if future.is_done else "no answer in time")
-        self._pending = []
+        self._producer.flush(self.delivery_timeout_s)
+        confirmed, failed, reason = self._deliveries.take()
         self.sent += confirmed
         if failed:
-            self._renew()
+            self._producer = restart(self._producer, self._deliveries, self._config)
             raise DeliveryError(
-                f"Kafka at {self.bootstrap_servers} did not confirm {failed} records ({first_error}); "
+                f"Kafka at {self.bootstrap_servers} did not confirm {failed} records "
+                f"({reason or 'no answer in time'}); "
                 f"{self.sent} records were confirmed sent. Re-run the same input: event ids are stable, "
                 "so records already sent are not applied twice."
             )
         return confirmed
 
-    def _renew(self) -> None:
-        # A producer whose batches outlived their timeout can stay stuck after the broker is back:
-        # start afresh, so that sending the same records again works.
-        with contextlib.suppress(KafkaError):
-            self._producer.close(timeout=0)
-        with contextlib.suppress(KafkaError):
-            self._producer = KafkaProducer(**self._config)
+    def close(self, timeout_s: float | None = None) -> None:
+        """Flush what is queued (up to ``timeout_s``, default the delivery timeout); 0 abandons it."""
+        if timeout_s == 0:
+            self._producer.purge()
+        self._producer.flush(self.delivery_timeout_s if timeout_s is None else timeout_s)
 
-    def close(self) -> None:
-        """Flush what is queued and close the connection."""
-        with contextlib.suppress(KafkaError):
-            self._producer.close(timeout=self.delivery_timeout_s)
+
+def _cause(exc: BaseException | None) -> str:
+    if isinstance(exc, KafkaException) and exc.args and isinstance(exc.args[0], KafkaError):
+        return _reason(exc.args[0])
+    return type(exc).__name__ if exc is not None else "unknown"

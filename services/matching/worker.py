@@ -7,7 +7,6 @@ stay thin: they hand a batch over and ack it once this returns, after the databa
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
 import time
@@ -68,48 +67,40 @@ class PublishFailed(RuntimeError):
 
 
 class KafkaPublisher(Publisher):
-    """An idempotent kafka-python producer (acks=all)."""
+    """An idempotent librdkafka producer (acks=all), set up as the connectors' (``producer_config``)."""
 
     max_message_bytes = 10 * 1024 * 1024  # the hub's brokers take this much (deploy/kafka message.max.bytes)
 
     def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
-        self._producer = self._new_producer()
-        self._sent: list[Any] = []  # futures of what was sent since the last flush
+        from confluent_kafka import Producer
 
-    def _new_producer(self) -> Any:
-        from kafka import KafkaProducer
+        from connectors.common.producer import Deliveries, producer_config
 
-        from connectors.common.producer import BATCH_BYTES
-
-        return KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", enable_idempotence=True, linger_ms=5,
-                             batch_size=BATCH_BYTES, max_request_size=self.max_message_bytes,
-                             client_id="cmehub-matching")
+        self._config = producer_config(bootstrap, "cmehub-matching", delivery_timeout_s=60,
+                                       max_message_bytes=self.max_message_bytes)
+        self._producer = Producer(self._config)
+        self._deliveries = Deliveries()
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
-        self._sent.append(self._producer.send(topic, value=value, key=key, headers=headers or []))
+        from connectors.common.producer import produce
+
+        produce(self._producer, self._deliveries, topic, value, key, headers, wait_s=60)
 
     def flush(self) -> None:
         """Wait for the broker to take everything sent; raise ``PublishFailed`` if it refused any of it."""
-        from kafka.errors import KafkaError
+        self._producer.flush(60)
+        sent = self._deliveries.queued
+        _, refused, reason = self._deliveries.take()
+        if refused:
+            from connectors.common.producer import restart
 
-        try:
-            self._producer.flush(timeout=60)
-            failure: BaseException | None = None
-        except KafkaError as exc:  # the producer gave up on a batch (it is no use after such an error)
-            failure = exc
-        sent, self._sent = self._sent, []
-        refused = [f for f in sent if not f.is_done or f.failed()]
-        if refused or failure:
-            with contextlib.suppress(KafkaError):  # closing one that gave up raises too
-                self._producer.close(timeout=1)
-            self._producer = self._new_producer()
-            first = next((f.exception for f in refused if f.is_done), None) or failure or "no answer within 60 s"
-            raise PublishFailed(f"the broker did not take {len(refused)} of {len(sent)} messages: {first}")
+            self._producer = restart(self._producer, self._deliveries, self._config)
+            reason = reason or "no answer within 60 s"
+            raise PublishFailed(f"the broker did not take {refused} of {sent} messages: {reason}")
 
     def close(self) -> None:
-        self._producer.close(timeout=10)
+        self._producer.flush(10)
 
 
 Outgoing = tuple[str, bytes, bytes | None, list[tuple[str, bytes]] | None]  # topic, value, key, headers

@@ -117,7 +117,7 @@ class ProducerRun:
                         self.failed_batches += 1
                         self.resent_ids.update(e.event_id for e in chunk)
                         with contextlib.suppress(Exception):
-                            producer._producer.close(timeout=0)
+                            producer.close(timeout_s=0)
                         producer = self._reconnect()
                         continue
                     break
