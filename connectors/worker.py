@@ -1,8 +1,8 @@
 """Parse and encode inputs in a worker process, ahead of the process that sends them to Kafka.
 
-Parsing is pure Python and so is kafka-python's producer; under one interpreter lock they take
-turns. Spawned workers parse and Avro-encode the next files while the main process sends the
-ready ones, so every core works at once. Only counts, reason codes and encoded bytes cross back.
+Parsing is pure Python and holds the interpreter lock. Spawned workers parse and Avro-encode the
+next files while the main process hands the ready ones to its producer (librdkafka, whose C threads
+batch and send), so every core works at once. Only counts, reason codes and encoded bytes cross back.
 """
 
 from __future__ import annotations
@@ -80,9 +80,9 @@ class InputUnreadable(Exception):
     """A named input file cannot be read from disk."""
 
 
-# Parsing and encoding a record costs about three times the CPU of sending it, so one sender keeps
-# up to three or four workers busy: one per core up to that (two on a two-core machine, where all
-# three processes then share both cores).
+# Parsing and encoding a record costs about ten times the CPU of sending it (bench/bench_connectors.py),
+# so the sender needs little of a core: one worker per core, up to four (beyond that the sender's
+# receiving and unpickling would be the limit).
 WORKERS = max(1, min(4, os.cpu_count() or 1))
 PIPELINE_DEPTH = 2 * WORKERS  # files handed to the workers ahead of the one being sent
 
@@ -119,7 +119,7 @@ def worker_pool() -> ProcessPoolExecutor:
     """The parse workers of this process, started on first use and kept (a watched folder reuses them)."""
     global _pool
     if _pool is None:
-        # spawn, not fork: this process runs the producer's network thread, which a fork would copy mid-lock.
+        # spawn, not fork: this process runs the producer's threads, which a fork would copy mid-lock.
         _pool = ProcessPoolExecutor(
             max_workers=WORKERS, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started
         )

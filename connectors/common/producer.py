@@ -42,6 +42,9 @@ def producer_config(bootstrap_servers: str, client_id: str, *, linger_ms: int = 
         "client.id": client_id,
         "enable.idempotence": True,  # with acks=all: no duplicates or reordering from the producer's own retries
         "acks": "all",
+        # Kafka's own partitioner (murmur2, as the Java client, kafka-python and aiokafka): an authority's
+        # records land on the same partition whichever client sent them. librdkafka's default differs.
+        "partitioner": "murmur2_random",
         "linger.ms": linger_ms,
         "batch.size": BATCH_BYTES,
         "message.max.bytes": max_message_bytes,  # what the hub's brokers take (deploy/kafka message.max.bytes)
