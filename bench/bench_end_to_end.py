@@ -26,6 +26,7 @@ import argparse
 import copy
 import dataclasses
 import datetime as dt
+import functools
 import os
 import platform
 import random
@@ -56,7 +57,9 @@ from schemas.examples import example_event  # noqa: E402
 from schemas.topic_admin import apply_topics  # noqa: E402
 from schemas.topics import catalogue  # noqa: E402
 from services.matching.worker import Publisher  # noqa: E402
+from services.simulation.config import read_csv  # noqa: E402
 from services.simulation.identifiers import make_upn  # noqa: E402
+from services.simulation.world import Group, heritage_groups  # noqa: E402
 
 DOCS = ROOT / "docs" / "benchmarks.md"
 TICK_S = 0.01  # the latency phase's sending: what is due, every 10 ms
@@ -71,13 +74,45 @@ SURNAMES = ["Smith", "Khan", "Kowalski", "Okafor", "Murphy", "Popescu", "Ahmed",
             "Rahman", "Clarke", "Nowicki", "Adeyemi", "Horvath", "Sandu", "Doherty", "Iqbal", "Said"]
 
 
-def notification(n: int, run: str) -> dict[str, Any]:
+NAMED = {  # --names: how the children are named, as the docs say it
+    "simulated": "drawn as the simulation draws them",
+    "few": "from 22 first names by 30 surnames, the worst case for name blocking",
+}
+
+
+@functools.cache
+def _name_tables() -> tuple[list[Group], list[float]]:
+    """The simulation's heritage groups and their shares of the home authority's children."""
+    groups = heritage_groups()
+    shares = {row["group"]: float(row["share_383"]) for row in read_csv("groups.csv")}
+    return [groups[g] for g in shares], list(shares.values())
+
+
+def _names(n: int, model: str) -> dict[str, str]:
+    """Given name, surname and sex of the n-th child.
+
+    ``simulated``: drawn as the simulation draws them (a heritage group by the authority's mix, then
+    weighted first names and surnames), so children share a name about as often as a real register's
+    do. ``few``: 22 first names by 30 surnames in turn, the worst case for name blocking (by the end of
+    a run every child shares its exact name with a dozen others in its authority).
+    """
+    if model == "few":
+        return {"given_name": GIVEN[n % len(GIVEN)], "surname": SURNAMES[(n // len(GIVEN)) % len(SURNAMES)]}
+    rng = random.Random(-1 - n)
+    groups, shares = _name_tables()
+    group = rng.choices(groups, shares)[0]
+    sex = rng.choice("MF")
+    given = (group.male if sex == "M" else group.female).draw(rng)
+    return {"given_name": given, "surname": group.surnames.draw(rng), "sex": sex}
+
+
+def notification(n: int, run: str, names: str = "simulated") -> dict[str, Any]:
     """A deletion return about the n-th distinct child, for one of twelve authorities."""
     rng = random.Random(n)
     event = copy.deepcopy(example_event("school.deletion_return"))
     la = LAS[n % len(LAS)]
     child = event["child"]
-    child.update(given_name=GIVEN[n % len(GIVEN)], surname=SURNAMES[(n // len(GIVEN)) % len(SURNAMES)],
+    child.update(**_names(n, names),
                  former_surnames=[], nhs_number=None, contacts=[],
                  date_of_birth=dt.date(2010, 9, 1) + dt.timedelta(days=rng.randrange(3000)),
                  upn=make_upn(la, "2999", 2010 + n // 1000 % 10, n % 1000))
@@ -218,11 +253,11 @@ class Phase:
         delete_topics_with_prefix(self.bootstrap, self.prefix)
 
 
-def encoded(count: int, run: str) -> list[tuple[bytes, bytes, str]]:
+def encoded(count: int, run: str, names: str) -> list[tuple[bytes, bytes, str]]:
     codec = default_codec()
     out = []
     for n in range(count):
-        event = notification(n, run)
+        event = notification(n, run, names)
         out.append((event["responsible_la"].encode(), codec.encode(event), event["event_id"]))
     return out
 
@@ -264,7 +299,7 @@ def sustained(args: argparse.Namespace, workers: int, pinned: bool = False) -> f
     phase = Phase(args.bootstrap, args.server, workers, pinned)
     try:
         phase.warm_up()
-        payloads = encoded(args.events, phase.run)
+        payloads = encoded(args.events, phase.run, args.names)
         started = time.monotonic()  # the workers start on the first notification, while the rest is sent
         with EventProducer(args.bootstrap, client_id="bench-partners") as producer:  # as a connector sends
             for key, value, _ in payloads:
@@ -327,7 +362,7 @@ def latency(args: argparse.Namespace, workers: int) -> tuple[float, float, int, 
         clock = DecisionClock(args.bootstrap, phase.prefix + "cme.match.decisions")
         clock.wait_until_reading(len(LAS))  # the warm-up's decisions: this clock is fetching before the first send
         count = int(args.rate * args.seconds)
-        payloads = encoded(count, phase.run)
+        payloads = encoded(count, phase.run, args.names)
         producer = EventProducer(args.bootstrap, client_id="bench-partners", linger_ms=1)  # as a connector sends
         sent_at: dict[str, float] = {}
         cpu_before, own_before = phase.cpu_s(), time.process_time()
@@ -367,7 +402,7 @@ class _Counting(Publisher):
         pass
 
 
-def in_process(server: str, count: int, batch: int = 200) -> dict[str, tuple[float, float]]:
+def in_process(server: str, count: int, names: str, batch: int = 200) -> dict[str, tuple[float, float]]:
     """CPU and wall ms per notification of the matching worker's batch step alone (decode, link, record
     in PostgreSQL, encode what it publishes), for new children and then for the same children again."""
     from services.logs import configure_logging
@@ -390,7 +425,7 @@ def in_process(server: str, count: int, batch: int = 200) -> dict[str, tuple[flo
         def messages(run: str) -> list[Any]:
             out = []
             for n in range(count):
-                event = notification(n, run)
+                event = notification(n, run, names)
                 out.append(Message("cme.notifications.school", 0, n, event["responsible_la"].encode(),
                                    codec.encode(event)))
             return out
@@ -424,11 +459,13 @@ def main() -> None:
     parser.add_argument("--pinned", action="store_true",
                         help="also run the sustained phases with each worker confined to a core of its own")
     parser.add_argument("--in-process", type=int, default=2000, help="notifications for the in-process measure")
+    parser.add_argument("--names", choices=sorted(NAMED), default="simulated",
+                        help="how children are named: as the simulation names them, or the few-names worst case")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
 
     load = os.getloadavg()[0]
-    baseline = raw_broker(args.bootstrap, encoded(args.events, "raw"))
+    baseline = raw_broker(args.bootstrap, encoded(args.events, "raw", args.names))
     print(f"raw broker (bare producer then consumer): {baseline:,.0f} events/s")
     runs: dict[int, list[float]] = {w: [] for w in args.workers}
     pinned_runs: dict[int, list[float]] = {w: [] for w in args.workers} if args.pinned else {}
@@ -441,7 +478,7 @@ def main() -> None:
                 print(f"sustained, {workers} worker(s), a core each: {pinned_runs[workers][-1]:,.0f} notifications/s")
     rates = {w: max(r) for w, r in runs.items()}
     pinned_rates = {w: max(r) for w, r in pinned_runs.items()}
-    step = in_process(args.server, args.in_process)
+    step = in_process(args.server, args.in_process, args.names)
     for label, (cpu_ms, wall_ms) in step.items():
         print(f"in process, {label}: {cpu_ms:.2f} ms CPU, {wall_ms:.2f} ms wall per notification")
     waits = {}
@@ -470,10 +507,11 @@ def main() -> None:
 Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --rate {args.rate:.0f} \
 --seconds {args.seconds:.0f} --workers {' '.join(map(str, args.workers))} --rounds {args.rounds} \
 --latency-workers {' '.join(map(str, args.latency_workers))}{' --pinned' if args.pinned else ''} \
---in-process {args.in_process} --write-docs`
+--in-process {args.in_process} --names {args.names} --write-docs`
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
-Deletion returns about distinct children of twelve authorities (two on each of the six partitions), from Kafka
+Deletion returns about distinct children of twelve authorities (two on each of the six partitions; names
+{NAMED[args.names]}), from Kafka
 through the faust matching worker(s), each handing its batches to a process of its own (decode, link against
 the in-memory index, record in the register with the decision and processed id) to a PostgreSQL commit;
 the worker's faust process then publishes the decision and register-change events.

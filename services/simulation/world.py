@@ -56,7 +56,8 @@ class Signal:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def _groups() -> dict[str, Group]:
+def heritage_groups() -> dict[str, Group]:
+    """Every heritage group of ``data/groups.csv``, with its weighted name tables from ``data/names.csv``."""
     names: dict[tuple[str, str], tuple[list[str], list[float]]] = {}
     for row in read_csv("names.csv"):
         items, weights = names.setdefault((row["group"], row["kind"]), ([], []))
@@ -87,7 +88,7 @@ class World:
         self.config = config
         self.dials = load_dials(config.dials)
         self.rng = random.Random(config.seed)
-        self.groups = _groups()
+        self.groups = heritage_groups()
         rows = read_csv("groups.csv")
         # An authority without its own column takes the home authority's mix.
         self.group_mix = {
