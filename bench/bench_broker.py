@@ -12,6 +12,7 @@ partition carries traffic. Measured on a fresh topic, deleted afterwards:
 - consume: the same messages read back by a new consumer group, bytes only, then again with
   ``Codec.decode`` on each (what any consumer of the hub must at least do), then bytes only with
   aiokafka, the client the faust matching workers use (and aiokafka's producer, same settings);
+- produce with librdkafka (``confluent-kafka``), the client of the hub's own producers;
 - latency: ``--rate`` messages per second offered for ``--latency-seconds``; a consumer in another
   process records receive time minus the send time carried in a header; p50/p99.
 
@@ -98,6 +99,28 @@ def produce(bootstrap: str, topic: str, value: bytes, count: int) -> float:
     producer.close()
     if failed:
         raise SystemExit(f"error: the broker did not confirm {failed} of {count} messages")
+    return count / elapsed
+
+
+def produce_librdkafka(bootstrap: str, topic: str, value: bytes, count: int) -> float:
+    """Confirmed messages per second with librdkafka, set up as the hub's producers (``producer_config``)."""
+    from confluent_kafka import Producer
+
+    from connectors.common.producer import Deliveries, producer_config
+    from connectors.common.producer import produce as produce_one
+
+    producer, deliveries = Producer(producer_config(bootstrap, "cmehub-bench-broker")), Deliveries()
+    produce_one(producer, deliveries, topic, value, AUTHORITIES[0])
+    producer.flush(30)  # connect and warm up first
+    deliveries.take()
+    started = time.perf_counter()
+    for i in range(count):
+        produce_one(producer, deliveries, topic, value, AUTHORITIES[i % len(AUTHORITIES)])
+    producer.flush(120)
+    elapsed = time.perf_counter() - started
+    _, failed, reason = deliveries.take()
+    if failed:
+        raise SystemExit(f"error: the broker did not confirm {failed} of {count} messages ({reason})")
     return count / elapsed
 
 
@@ -235,6 +258,7 @@ def run(bootstrap: str, messages: int, partitions: int, rate: float, seconds: fl
         decoded = consume(bootstrap, throughput_topic, messages + 1, decode=True)
         aio = consume_aiokafka(bootstrap, throughput_topic, messages + 1)
         aio_produced = produce_aiokafka(bootstrap, throughput_topic, value, messages)
+        rd_produced = produce_librdkafka(bootstrap, throughput_topic, value, messages)
         lat = latency(bootstrap, latency_topic, value, rate, seconds)
     finally:
         admin.delete_topics([throughput_topic, latency_topic])
@@ -243,7 +267,8 @@ def run(bootstrap: str, messages: int, partitions: int, rate: float, seconds: fl
         "bootstrap": bootstrap, "brokers": brokers, "replication": replication, "partitions": partitions,
         "messages": messages, "size": len(value), "produce": produced, "consume": consumed,
         "consume_decode": decoded, "consume_aiokafka": aio,
-        "produce_aiokafka": aio_produced, "latency": lat, "python": platform.python_version(),
+        "produce_aiokafka": aio_produced, "produce_librdkafka": rd_produced, "latency": lat,
+        "python": platform.python_version(),
         "kafka_python": __import__("kafka").__version__, "cpus": os.cpu_count(),
         "load": os.getloadavg()[0],
     }
@@ -256,7 +281,7 @@ def docs_section(f: dict[str, Any], command: str) -> str:
     return (
         f"{SECTION}\n\n"
         f"Command: `{command}`\n\n"
-        "The limit for the end-to-end figures: bare producers and consumers (kafka-python; aiokafka), no\n"
+        "The limit for the end-to-end figures: bare producers and consumers (kafka-python, aiokafka, librdkafka), no\n"
         f"connector, no matching, on a fresh topic of {f['partitions']} partitions (replication {f['replication']}, "
         f"{f['brokers']} broker{'s' if f['brokers'] > 1 else ''}), payload one\n"
         f"`school.deletion_return` encoded by `schemas.codec` ({f['size']} bytes), keyed by authority code over "
@@ -267,20 +292,22 @@ def docs_section(f: dict[str, Any], command: str) -> str:
         f"| consume, bytes only | {f['consume']:,.0f} msg/s ({f['consume'] * mib:.1f} MiB/s) |\n"
         f"| consume + `Codec.decode` | {f['consume_decode']:,.0f} msg/s |\n"
         f"| produce, confirmed, aiokafka (same settings) | {f['produce_aiokafka']:,.0f} msg/s |\n"
-        f"| consume, bytes only, aiokafka (faust's client) | {f['consume_aiokafka']:,.0f} msg/s |\n\n"
+        f"| consume, bytes only, aiokafka (faust's client) | {f['consume_aiokafka']:,.0f} msg/s |\n"
+        f"| produce, confirmed, librdkafka (`confluent-kafka`, the hub's producers) | "
+        f"{f['produce_librdkafka']:,.0f} msg/s |\n\n"
         f"Produce-to-consume latency at {lat['offered']:,.0f} msg/s offered ({lat['achieved']:,.0f} achieved, "
         f"{lat['count']:,} messages,\nconsumer in its own process): "
         f"**p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms** (max {lat['max_ms']:.0f} ms).\n\n"
         f"Python {f['python']}, kafka-python {f['kafka_python']}, Kafka 4.1 (KRaft, 512 MiB heap), "
         f"{f['cpus']} cores shared by the broker, this\nscript and other work (1-minute load "
         f"{f['load']:.1f} at the end).\n\n"
-        "Reading: the client library, not the broker, sets the limit. kafka-python 3.0 (pure Python; the\n"
-        "connectors' `EventProducer` uses it) confirms about "
-        f"{f['produce']:,.0f} msg/s and reads about {f['consume']:,.0f} msg/s per process;\n"
-        f"aiokafka (C record parsing; the faust workers use it) does {f['produce_aiokafka'] / f['produce']:.0f}x that "
-        f"producing and {f['consume_aiokafka'] / f['consume']:.0f}x consuming on the\n"
-        "same broker in the same run. An end-to-end rate above the kafka-python figures needs aiokafka on\n"
-        "that path or several producer processes.\n"
+        "Reading: the client library, not the broker, sets the limit. kafka-python 3.0 (pure Python) confirms\n"
+        f"about {f['produce']:,.0f} msg/s and reads about {f['consume']:,.0f} msg/s per process; "
+        "aiokafka (C record parsing; the faust\nworkers consume with it) does "
+        f"{f['produce_aiokafka'] / f['produce']:.0f}x "
+        f"that producing and {f['consume_aiokafka'] / f['consume']:.0f}x consuming, and librdkafka (C; the\n"
+        f"connectors' `EventProducer` and the worker's publisher) {f['produce_librdkafka'] / f['produce']:.0f}x "
+        "producing, on the same broker in the same run.\n"
     )
 
 
@@ -322,6 +349,7 @@ def main() -> int:
     print(f"consume + decode   : {f['consume_decode']:>10,.0f} msg/s")
     print(f"produce (aiokafka) : {f['produce_aiokafka']:>10,.0f} msg/s")
     print(f"consume (aiokafka) : {f['consume_aiokafka']:>10,.0f} msg/s")
+    print(f"produce (librdkafka): {f['produce_librdkafka']:>9,.0f} msg/s")
     print(f"latency at {lat['offered']:,.0f}/s   : p50 {lat['p50_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms, "
           f"max {lat['max_ms']:.0f} ms ({lat['achieved']:,.0f}/s achieved)")
     if args.write_docs:

@@ -511,10 +511,10 @@ Command: `.venv/bin/python bench/bench_end_to_end.py --events {args.events} --ra
 (load average {load:.1f} at the start; {platform.python_version()}, PostgreSQL and Kafka on the same 2 cores).
 
 Deletion returns about distinct children of twelve authorities (two on each of the six partitions; names
-{NAMED[args.names]}), from Kafka
-through the faust matching worker(s), each handing its batches to a process of its own (decode, link against
-the in-memory index, record in the register with the decision and processed id) to a PostgreSQL commit;
-the worker's faust process then publishes the decision and register-change events.
+{NAMED[args.names]}), from Kafka through the faust matching worker(s), each handing its batches to a
+process of its own (decode, link against the in-memory index, record in the register with the decision
+and processed id) to a PostgreSQL commit; the worker's faust process then publishes the decision and
+register-change events.
 
 | path | rate |
 |---|---|
