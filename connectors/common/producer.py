@@ -29,6 +29,12 @@ class DeliveryError(Exception):
     """Kafka did not take every record; says which broker and how many were and were not sent."""
 
 
+# librdkafka's own lines (brokers and connections, never records). It warns of what it retries by
+# itself (a coordinator still loading, a broker restarting); what it gives up on reaches the caller as
+# an exception with a plain message. So only its errors are shown.
+RDKAFKA_LOG = logging.getLogger("kafka.rdkafka")
+RDKAFKA_LOG.setLevel(logging.ERROR)
+
 # Bytes per partition batch (librdkafka's own default is 1 MB). At 256 KiB a steady stream to many
 # partitions still sends few, full requests, and a batch is never held back long for lack of data.
 BATCH_BYTES = 256 * 1024
@@ -52,9 +58,7 @@ def producer_config(bootstrap_servers: str, client_id: str, *, linger_ms: int = 
         "request.timeout.ms": int(min(delivery_timeout_s, 30) * 1000),
         "reconnect.backoff.max.ms": 1000,  # a restarted broker is found again within a second
         "socket.connection.setup.timeout.ms": 5000,
-        # librdkafka's own lines (brokers and connections, never records) go to a logger that
-        # services.logs keeps at WARNING, rather than straight to stderr.
-        "logger": logging.getLogger("kafka.rdkafka"),
+        "logger": RDKAFKA_LOG,
     }
 
 
