@@ -38,6 +38,7 @@ RDKAFKA_LOG.setLevel(logging.ERROR)
 # Bytes per partition batch (librdkafka's own default is 1 MB). At 256 KiB a steady stream to many
 # partitions still sends few, full requests, and a batch is never held back long for lack of data.
 BATCH_BYTES = 256 * 1024
+QUEUE_KIB = 64 * 1024
 
 
 def producer_config(bootstrap_servers: str, client_id: str, *, linger_ms: int = 5,
@@ -53,6 +54,9 @@ def producer_config(bootstrap_servers: str, client_id: str, *, linger_ms: int = 
         "partitioner": "murmur2_random",
         "linger.ms": linger_ms,
         "batch.size": BATCH_BYTES,
+        # What may wait in memory for the broker (librdkafka's default is 1 GiB): a bigger backlog
+        # makes produce() serve acknowledgements until there is room, as kafka-python's 32 MiB did.
+        "queue.buffering.max.kbytes": QUEUE_KIB,
         "message.max.bytes": max_message_bytes,  # what the hub's brokers take (deploy/kafka message.max.bytes)
         "message.timeout.ms": int(delivery_timeout_s * 1000),  # give up on a record (and report it) after this
         "request.timeout.ms": int(min(delivery_timeout_s, 30) * 1000),
