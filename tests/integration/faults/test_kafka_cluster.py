@@ -40,6 +40,19 @@ def _leaders(bootstrap: str, topic: str) -> tuple[dict[int, int], dict[int, list
     return leaders, isr
 
 
+def _replicated(bootstrap: str, topic: str, partitions: int,
+                timeout_s: float = 30) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """Leaders and in-sync replicas of a new topic once every node knows all its partitions (a node
+    asked straight after the creation may not have the metadata yet: it then describes none)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        leaders, isr = _leaders(bootstrap, topic)
+        settled = len(leaders) == partitions and all(len(nodes) == 3 for nodes in isr.values())
+        if settled or time.monotonic() > deadline:
+            return leaders, isr
+        time.sleep(0.5)
+
+
 def _group_coordinator(bootstrap: str, group: str) -> int:
     """The node coordinating ``group``: the leader of its ``__consumer_offsets`` partition.
 
@@ -98,7 +111,7 @@ def test_coordinator_and_leader_killed_mid_stream_loses_and_duplicates_nothing(
     spec = dataclasses.replace(topic_spec("cme.notifications.school"), name=topic)
     [created] = apply_topics(kafka_cluster.bootstrap, [spec])
     assert created.action == "created"
-    leaders, isr = _leaders(kafka_cluster.bootstrap, topic)
+    leaders, isr = _replicated(kafka_cluster.bootstrap, topic, spec.partitions)
     assert len(leaders) == spec.partitions and all(nodes == [1, 2, 3] for nodes in isr.values()), isr
 
     events = make_events(EVENTS, run)
