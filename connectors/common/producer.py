@@ -5,8 +5,8 @@ Events go to their catalogue topic (``schemas.topics.topic_for``), quarantine re
 partner's own references, so an input re-sent after a failure produces the same ids and the
 register ignores the duplicates.
 
-The client is librdkafka (``confluent-kafka``): batching, compression of requests, checksums and
-acknowledgements run in C threads outside the GIL, at about a tenth of kafka-python's CPU per record
+The client is librdkafka (``confluent-kafka``): batching, checksums and acknowledgements run in C
+threads outside the GIL, at about a tenth of kafka-python's CPU per record
 (``bench/bench_connectors.py`` measures both). Python pays only for handing each record over.
 """
 
@@ -72,21 +72,19 @@ class Deliveries:
     def __init__(self) -> None:
         self.queued = 0
         self.confirmed = 0
-        self.refused = 0
         self.first_error: KafkaError | None = None
 
     def __call__(self, error: KafkaError | None, message: Message) -> None:
         if error is None:
             self.confirmed += 1
         else:
-            self.refused += 1
             self.first_error = self.first_error or error
 
     def take(self) -> tuple[int, int, str | None]:
         """(confirmed, not confirmed, first reason) since the last call; a record with no answer is not confirmed."""
         confirmed, missing = self.confirmed, self.queued - self.confirmed
         reason = _reason(self.first_error) if self.first_error is not None else None
-        self.queued = self.confirmed = self.refused = 0
+        self.queued = self.confirmed = 0
         self.first_error = None
         return confirmed, missing, reason
 
@@ -159,7 +157,6 @@ class EventProducer:
                     self._producer.list_topics(timeout=connect_timeout_s)  # librdkafka connects lazily: ask now
         except RetryError as exc:
             cause = exc.last_attempt.exception()
-            self._producer.purge()
             raise DeliveryError(
                 f"Kafka at {bootstrap_servers} cannot be reached after {connect_attempts} attempts "
                 f"({_cause(cause)}); nothing was sent. Start the broker (deploy/kafka/start.sh) or set "

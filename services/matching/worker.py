@@ -16,8 +16,10 @@ from typing import Any
 
 import sqlalchemy.exc as sa_exc
 import structlog
+from confluent_kafka import Producer
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, stop_after_delay, wait_exponential
 
+from connectors.common.producer import Deliveries, produce, producer_config, restart
 from schemas.codec import Codec, UndecodableMessage
 from schemas.events import validate
 from schemas.topics import (
@@ -72,10 +74,6 @@ class KafkaPublisher(Publisher):
     max_message_bytes = 10 * 1024 * 1024  # the hub's brokers take this much (deploy/kafka message.max.bytes)
 
     def __init__(self, bootstrap: str) -> None:
-        from confluent_kafka import Producer
-
-        from connectors.common.producer import Deliveries, producer_config
-
         self._config = producer_config(bootstrap, "cmehub-matching", delivery_timeout_s=60,
                                        max_message_bytes=self.max_message_bytes)
         self._producer = Producer(self._config)
@@ -83,8 +81,6 @@ class KafkaPublisher(Publisher):
 
     def send(self, topic: str, value: bytes, key: bytes | None = None,
              headers: list[tuple[str, bytes]] | None = None) -> None:
-        from connectors.common.producer import produce
-
         produce(self._producer, self._deliveries, topic, value, key, headers, wait_s=60)
 
     def flush(self) -> None:
@@ -93,8 +89,6 @@ class KafkaPublisher(Publisher):
         sent = self._deliveries.queued
         _, refused, reason = self._deliveries.take()
         if refused:
-            from connectors.common.producer import restart
-
             self._producer = restart(self._producer, self._deliveries, self._config)
             reason = reason or "no answer within 60 s"
             raise PublishFailed(f"the broker did not take {refused} of {sent} messages: {reason}")
