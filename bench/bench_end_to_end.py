@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 from topics import delete_topics_with_prefix  # noqa: E402  (bench/)
 
-from connectors.common.producer import EventProducer  # noqa: E402
+from connectors.common.producer import Deliveries, EventProducer, produce  # noqa: E402
 from schemas.codec import default_codec  # noqa: E402
 from schemas.events import new_event_id  # noqa: E402
 from schemas.examples import example_event  # noqa: E402
@@ -274,15 +274,10 @@ def raw_broker(bootstrap: str, payloads: list[tuple[bytes, bytes, str]]) -> floa
     """Baseline: a bare producer then a bare consumer of the same bytes; the slower of the two rates."""
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     apply_topics(bootstrap, [dataclasses.replace(catalogue()[0], name=topic)])
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5})
+    producer, deliveries = Producer({"bootstrap.servers": bootstrap, "acks": "all", "linger.ms": 5}), Deliveries()
     started = time.perf_counter()
     for key, value, _ in payloads:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value)
-                break
-            except BufferError:
-                producer.poll(0.01)
+        produce(producer, deliveries, topic, value, key)
     producer.flush(60)
     produce_rate = len(payloads) / (time.perf_counter() - started)
     consumer = _consumer(bootstrap, topic)
